@@ -1,0 +1,84 @@
+"""Configuration, read from environment variables with safe development defaults.
+
+`load_config()` returns a plain dict for `app.config.from_mapping`. Production
+(`APP_ENV=production`) refuses to start without a real SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+_DEV_SECRET = "dev-only-secret-key-not-for-production"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration the app can run with."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Let people paste the URLs their hosting gives them (`postgres://…`) and still get psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(env: str | None = None) -> dict[str, object]:
+    """Build the app configuration for `env` (development, testing or production)."""
+    env = env or os.environ.get("APP_ENV", "development")
+    if env not in {"development", "testing", "production"}:
+        raise ConfigError(f"APP_ENV must be development, testing or production, got {env!r}")
+
+    secret = os.environ.get("SECRET_KEY", "")
+    if not secret:
+        if env == "production":
+            raise ConfigError("SECRET_KEY must be set in production (a long random string).")
+        secret = _DEV_SECRET
+    elif env == "production" and (secret == _DEV_SECRET or len(secret) < 32):
+        raise ConfigError("SECRET_KEY must be at least 32 random characters in production.")
+
+    default_db = f"sqlite:///{INSTANCE_DIR / 'survey.sqlite3'}"
+    database_url = normalise_database_url(os.environ.get("DATABASE_URL", default_db))
+
+    return {
+        "APP_ENV": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # pool_pre_ping lets the app recover from a database restart without being restarted itself.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Groups with fewer responses than this are withheld in every output.
+        "MIN_CELL_SIZE": _int("MIN_CELL_SIZE", 5),
+        # Absolute links (CLI output, e-mails) are built from this.
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "en"),
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "UTC"),
+        # Respondents keep the questionnaire open for a long time; a CSRF token lives as long as the session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_ENABLED": _bool("WTF_CSRF_ENABLED", True),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1_000_000),
+        "TESTING": env == "testing",
+    }

@@ -1,0 +1,43 @@
+"""Technology adoption survey platform for industrial and technology clusters."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_babel import get_locale
+
+from config import INSTANCE_DIR, load_config
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Application factory: `flask --app survey …` and gunicorn's `survey:create_app()` both come here."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_mapping(load_config())
+    if overrides:
+        app.config.from_mapping(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from survey import cli, database, errors, security, weblog
+    from survey.extensions import babel, csrf, db, migrate
+    from survey.views import respondents
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    babel.init_app(app)
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    csrf.init_app(app)
+
+    app.register_blueprint(respondents.bp)
+    errors.init_app(app)
+    security.init_app(app)
+    weblog.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,60 @@
+"""Error pages: a clear message and the right status, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from survey.extensions import db
+
+log = logging.getLogger(__name__)
+
+_TITLES = {
+    400: "The request could not be understood",
+    403: "You may not see this page",
+    404: "Page not found",
+    405: "This action is not allowed here",
+    410: "This link has expired",
+    413: "Too much data was sent",
+    422: "Some answers need attention",
+    429: "Too many requests",
+    500: "Something went wrong on our side",
+    503: "The service is briefly unavailable",
+}
+
+
+def _render(status: int, message: str | None = None, **context):
+    return (
+        render_template("errors/error.html", status=status, title=_(_TITLES.get(status, "Error")), message=message, **context),
+        status,
+    )
+
+
+def _http_error(error: HTTPException):
+    return _render(error.code or 500, error.description if error.code in (400, 405, 413) else None)
+
+
+def _database_unavailable(error: DBAPIError):
+    # The database is down or unreachable: say so, ask to retry, and hand a respondent's answers back in a form
+    # that posts them again, so nothing typed is lost. pool_pre_ping reconnects once it is back.
+    log.error("database unavailable: %s", type(error.orig).__name__ if error.orig else type(error).__name__)
+    db.session.rollback()
+    resend = request.form if request.method == "POST" else None
+    body, status = _render(503, resend=resend)
+    return body, status, {"Retry-After": "30"}
+
+
+def _internal_error(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.endpoint)
+    db.session.rollback()
+    return _render(500)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(Exception, _internal_error)

@@ -1,0 +1,80 @@
+"""Clusters and their member organisations; contact persons kept apart from everything else."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.extensions import db
+
+#: An organisation may belong to several clusters; it still answers once per wave.
+membership = Table(
+    "membership",
+    db.metadata,
+    Column("cluster_id", ForeignKey("cluster.id", ondelete="CASCADE"), primary_key=True),
+    Column("organisation_id", ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Cluster(db.Model):
+    __tablename__ = "cluster"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: ISO 3166-1 alpha-2.
+    country: Mapped[str] = mapped_column(String(2))
+    #: NUTS 2 code, for example "DE21".
+    nuts2: Mapped[str | None] = mapped_column(String(4))
+    #: Code of one of the 14 industrial ecosystems of the European Cluster Panorama.
+    ecosystem: Mapped[str] = mapped_column(String(40))
+
+    members: Mapped[list[Organisation]] = relationship(
+        secondary=membership, back_populates="clusters", order_by="Organisation.name"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Cluster {self.slug}>"
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    country: Mapped[str] = mapped_column(String(2))
+    #: Type code from the questionnaire's profile (sme, university, …).
+    org_type: Mapped[str | None] = mapped_column(String(40))
+    #: EU size class by persons employed: micro, small, medium, large.
+    size_class: Mapped[str | None] = mapped_column(String(20))
+    ecosystem: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    clusters: Mapped[list[Cluster]] = relationship(
+        secondary=membership, back_populates="members", order_by="Cluster.slug"
+    )
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id}>"
+
+
+class Contact(db.Model):
+    """A contact person: the only personal data the platform holds, never joined into answers or reports."""
+
+    __tablename__ = "contact"
+    __table_args__ = (UniqueConstraint("organisation_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254))
+
+    organisation: Mapped[Organisation] = relationship(back_populates="contacts")
+
+    def __repr__(self) -> str:  # never the e-mail: reprs end up in logs
+        return f"<Contact {self.id}>"

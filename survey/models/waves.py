@@ -1,0 +1,93 @@
+"""Survey waves and the questionnaire version each one uses."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey import questionnaire as qdoc
+from survey.extensions import JSONDocument, db
+
+
+class WaveStateError(Exception):
+    """A wave was asked to move to a state it cannot reach from where it is."""
+
+
+class WaveState(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Questionnaire(db.Model):
+    """One version of a questionnaire document, as a wave was (or will be) asked it."""
+
+    __tablename__ = "questionnaire"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int]
+    #: The whole JSON document; item codes inside it are stable across versions.
+    document: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    @property
+    def parsed(self) -> qdoc.Questionnaire:
+        # Documents never change once stored (a change is a new version), so parse each one once per process.
+        key = (self.code, self.version)
+        if key not in _PARSED:
+            _PARSED[key] = qdoc.parse(self.document)
+        return _PARSED[key]
+
+
+_PARSED: dict[tuple[str, int], qdoc.Questionnaire] = {}
+
+
+class Wave(db.Model):
+    """One round of the survey (for example 2019 and 2021), compared with the others by item code."""
+
+    __tablename__ = "wave"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id"))
+    #: First and last day (UTC) on which answers are accepted; either may be left open.
+    opens_on: Mapped[date | None] = mapped_column(Date)
+    closes_on: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[WaveState] = mapped_column(
+        Enum(WaveState, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
+        default=WaveState.DRAFT,
+    )
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    questionnaire: Mapped[Questionnaire] = relationship()
+
+    def open(self, now: datetime) -> None:
+        if self.state is not WaveState.DRAFT:
+            raise WaveStateError(f"wave {self.slug} is {self.state}; only a draft wave can be opened")
+        self.state = WaveState.OPEN
+        self.opened_at = now
+
+    def close(self, now: datetime) -> None:
+        if self.state is not WaveState.OPEN:
+            raise WaveStateError(f"wave {self.slug} is {self.state}; only an open wave can be closed")
+        self.state = WaveState.CLOSED
+        self.closed_at = now
+
+    def accepts_answers(self, today: date) -> bool:
+        """True while respondents may submit or change answers."""
+        if self.state is not WaveState.OPEN:
+            return False
+        if self.opens_on is not None and today < self.opens_on:
+            return False
+        return self.closes_on is None or today <= self.closes_on
+
+    def __repr__(self) -> str:
+        return f"<Wave {self.slug} {self.state}>"

@@ -1,0 +1,121 @@
+"""Saving drafts and submitting responses."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from survey.extensions import db
+from survey.models import Draft, Invitation, Response
+from survey.questionnaire import PROFILE_SECTION, Questionnaire
+from survey.tallying import apply_counts, response_counts
+
+
+class LinkNotFound(Exception):
+    """No invitation has this token (never had, or the link was replaced by a newer one)."""
+
+
+class LinkExpired(Exception):
+    """The invitation exists but its wave no longer (or not yet) takes answers, or it was revoked."""
+
+
+def find_invitation(token: str, today: date) -> Invitation:
+    """The invitation behind a link, if answers may still be given through it."""
+    invitation = db.session.scalars(Invitation.by_token(token)).one_or_none() if token else None
+    if invitation is None:
+        raise LinkNotFound()
+    if invitation.revoked_at is not None or not invitation.wave.accepts_answers(today):
+        raise LinkExpired()
+    return invitation
+
+
+def split_profile(questionnaire: Questionnaire, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    profile_codes = {item.code for item in questionnaire.section(PROFILE_SECTION).items}
+    profile = {code: values.get(code) for code in profile_codes}
+    answers = {code: value for code, value in values.items() if code not in profile_codes}
+    return profile, answers
+
+
+def current_values(invitation: Invitation) -> tuple[dict[str, Any], str]:
+    """What the questionnaire shows when opened: the draft, else the submitted answers, else the profile on file.
+
+    Returns the values and where they came from ("draft", "response" or "new").
+    """
+    draft = db.session.scalars(select(Draft).filter_by(invitation_id=invitation.id)).one_or_none()
+    if draft is not None:
+        return dict(draft.answers), "draft"
+    response = find_response(invitation)
+    if response is not None:
+        return {**response.profile, **response.answers}, "response"
+    organisation = invitation.organisation
+    ecosystem = organisation.ecosystem or (organisation.clusters[0].ecosystem if organisation.clusters else None)
+    profile = {
+        "country": organisation.country,
+        "org_type": organisation.org_type,
+        "size_class": organisation.size_class,
+        "ecosystem": ecosystem,
+    }
+    return profile, "new"
+
+
+def find_response(invitation: Invitation) -> Response | None:
+    return db.session.scalars(
+        select(Response).filter_by(wave_id=invitation.wave_id, organisation_id=invitation.organisation_id)
+    ).one_or_none()
+
+
+def save_draft(invitation: Invitation, values: dict[str, Any], now: datetime) -> Draft:
+    """Keep the answers typed so far, without counting them anywhere."""
+    draft = db.session.scalars(select(Draft).filter_by(invitation_id=invitation.id)).one_or_none()
+    if draft is None:
+        draft = Draft(invitation_id=invitation.id, answers=values, saved_at=now)
+        db.session.add(draft)
+    else:
+        draft.answers = values
+        draft.saved_at = now
+    db.session.flush()
+    return draft
+
+
+def submit_response(invitation: Invitation, values: dict[str, Any], now: datetime) -> tuple[Response, bool]:
+    """Store the organisation's answers for the wave, replacing earlier ones, and update the tallies.
+
+    Returns the response and whether it is new. Values must already be validated against the questionnaire.
+    """
+    # Take the invitation's row lock first (a write also takes SQLite's write lock), so that parallel
+    # submissions through one link run one after the other and the second one sees the first's response.
+    db.session.execute(update(Invitation).where(Invitation.id == invitation.id).values(last_submitted_at=now))
+    questionnaire = invitation.wave.questionnaire.parsed
+    profile, answers = split_profile(questionnaire, values)
+    cluster_ids = [cluster.id for cluster in invitation.organisation.clusters]
+
+    delta: Counter = Counter()
+    response = find_response(invitation)
+    created = response is None
+    if response is None:
+        response = Response(
+            wave_id=invitation.wave_id, organisation_id=invitation.organisation_id, submitted_at=now
+        )
+        db.session.add(response)
+    else:
+        delta.subtract(
+            response_counts(
+                questionnaire, response.wave_id, response.profile, [c.id for c in response.clusters], response.answers
+            )
+        )
+    response.country = profile["country"]
+    response.region = profile.get("region") or None
+    response.org_type = profile["org_type"]
+    response.size_class = profile["size_class"]
+    response.ecosystem = profile["ecosystem"]
+    response.answers = answers
+    response.updated_at = now
+    response.clusters = list(invitation.organisation.clusters)
+    delta.update(response_counts(questionnaire, invitation.wave_id, profile, cluster_ids, answers))
+    db.session.flush()
+    apply_counts(db.session, delta)
+    db.session.execute(delete(Draft).where(Draft.invitation_id == invitation.id))
+    return response, created

@@ -1,0 +1,73 @@
+"""Turning one response into tally increments, and applying increments in the current transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from survey.models.tallies import ALL, ALL_CLUSTERS, GRAINS, RESPONSES_ITEM, Tally, grain_name
+from survey.questionnaire import Questionnaire
+
+#: (wave_id, grain, cluster_id, size_class, org_type, country, ecosystem, item, answer)
+TallyKey = tuple[int, str, int, str, str, str, str, str, str]
+KEY_COLUMNS = ("wave_id", "grain", "cluster_id", "size_class", "org_type", "country", "ecosystem", "item", "answer")
+
+_PROFILE_OF_DIMENSION = {"size": "size_class", "type": "org_type", "country": "country", "ecosystem": "ecosystem"}
+
+
+def answer_pairs(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (item, answer) pairs a response is counted under, including its count as a response."""
+    pairs = [(RESPONSES_ITEM, "")]
+    for item in questionnaire.items.values():
+        if not item.tallied:
+            continue
+        value = answers.get(item.code)
+        if value in (None, "", []):
+            continue
+        if item.type == "multi":
+            pairs.extend((item.code, str(choice)) for choice in value)
+        else:
+            pairs.append((item.code, str(value)))
+    return pairs
+
+
+def response_counts(
+    questionnaire: Questionnaire,
+    wave_id: int,
+    profile: Mapping[str, Any],
+    cluster_ids: Iterable[int],
+    answers: Mapping[str, Any],
+) -> Counter[TallyKey]:
+    """Every tally row one response adds 1 to: per grain, once per cluster in cluster grains, once elsewhere."""
+    pairs = answer_pairs(questionnaire, answers)
+    clusters = sorted(set(cluster_ids))
+    counts: Counter[TallyKey] = Counter()
+    for dims in GRAINS:
+        name = grain_name(dims)
+        rest = tuple(
+            str(profile[column]) if dim in dims else ALL for dim, column in _PROFILE_OF_DIMENSION.items()
+        )
+        for cluster_id in clusters if "cluster" in dims else [ALL_CLUSTERS]:
+            for item, answer in pairs:
+                counts[(wave_id, name, cluster_id, *rest, item, answer)] += 1  # type: ignore[misc]
+    return counts
+
+
+def apply_counts(session: Session, delta: Counter[TallyKey]) -> None:
+    """Add `delta` to the tally table with one upsert statement.
+
+    Rows go in sorted key order so that concurrent submissions lock shared rows in the same order and
+    cannot deadlock on PostgreSQL.
+    """
+    rows = [dict(zip(KEY_COLUMNS, key), n=n) for key, n in sorted(delta.items()) if n]
+    if not rows:
+        return
+    dialect = session.get_bind(mapper=Tally).dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    stmt = insert(Tally)
+    stmt = stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_={"n": Tally.n + stmt.excluded.n})
+    session.execute(stmt, rows)

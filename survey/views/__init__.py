@@ -1,0 +1,1 @@
+"""Views grouped by who uses them."""
