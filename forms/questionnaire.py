@@ -16,6 +16,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, Regexp
 
 from forms.validators import Exclusive, NoControlCharacters, RequiredToSubmit
@@ -55,17 +56,17 @@ class QuestionnaireForm(FlaskForm):
 
 
 def _field(item: Item) -> Field:
-    choices = [(c.code, _l(c.label)) for c in item.choices]
+    choices = [SelectChoice(c.code, _l(c.label)) for c in item.choices]
     required = [RequiredToSubmit()] if item.required else []
     label = _l(item.label)
     description = _l(item.help) if item.help else ""
     if item.type == "choice":
         return RadioField(label, choices=choices, validators=[*required, Optional()], description=description)
     if item.type in {"select", "country"}:
-        options = country_choices() if item.type == "country" else choices
+        options = [SelectChoice(*pair) for pair in country_choices()] if item.type == "country" else choices
         return SelectField(
             label,
-            choices=[("", _l("Choose…")), *options],
+            choices=[SelectChoice("", _l("Choose…")), *options],
             validators=[*required, Optional()],
             description=description,
         )

@@ -35,6 +35,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
     csrf.init_app(app)
 
+    # The questionnaire checks its CSRF token in the form itself, so that a failed check gives the form back
+    # with the respondent's answers instead of a bare 400 page.
+    csrf.exempt(respondents.bp)
     app.register_blueprint(respondents.bp)
     errors.init_app(app)
     security.init_app(app)

@@ -35,7 +35,9 @@ def _render(status: int, message: str | None = None, **context):
 
 
 def _http_error(error: HTTPException):
-    return _render(error.code or 500, error.description if error.code in (400, 405, 413) else None)
+    # Show a description only when a view gave one of its own; Werkzeug's defaults are written for developers.
+    custom = error.description if error.description != type(error).description else None
+    return _render(error.code or 500, custom)
 
 
 def _database_unavailable(error: DBAPIError):
