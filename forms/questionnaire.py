@@ -106,5 +106,6 @@ def questionnaire_form(questionnaire: Questionnaire) -> type[QuestionnaireForm]:
     if key not in _FORM_CLASSES:
         attributes: dict[str, Any] = {code: _field(item) for code, item in questionnaire.items.items()}
         attributes["item_codes"] = tuple(questionnaire.items)
-        _FORM_CLASSES[key] = type(f"Questionnaire_{questionnaire.code}_v{questionnaire.version}", (QuestionnaireForm,), attributes)
+        name = f"Questionnaire_{questionnaire.code}_v{questionnaire.version}"
+        _FORM_CLASSES[key] = type(name, (QuestionnaireForm,), attributes)
     return _FORM_CLASSES[key]

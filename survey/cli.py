@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 import click
 from flask import Flask, current_app, url_for
 from sqlalchemy import func, select
@@ -109,7 +107,7 @@ def surveys_group() -> None:
 def list_surveys_command() -> None:
     """One wave per line: slug, state, dates, responses, title."""
     counts = dict(
-        db.session.execute(select(Response.wave_id, func.count()).group_by(Response.wave_id)).tuples().all()
+        db.session.execute(select(Response.wave_id, func.count()).group_by(Response.wave_id)).all()
     )
     for wave in db.session.scalars(select(Wave).order_by(Wave.slug)):
         dates = f"{wave.opens_on or '-'}..{wave.closes_on or '-'}"

@@ -81,7 +81,7 @@ class DemoResult:
 
 
 def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
-    codes, weights = zip(*weighted)
+    codes, weights = zip(*weighted, strict=True)
     return rng.choices(codes, weights=weights)[0]
 
 

@@ -28,10 +28,8 @@ _TITLES = {
 
 
 def _render(status: int, message: str | None = None, **context):
-    return (
-        render_template("errors/error.html", status=status, title=_(_TITLES.get(status, "Error")), message=message, **context),
-        status,
-    )
+    title = _(_TITLES.get(status, "Error"))
+    return render_template("errors/error.html", status=status, title=title, message=message, **context), status
 
 
 def _http_error(error: HTTPException):

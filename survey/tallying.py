@@ -63,7 +63,7 @@ def apply_counts(session: Session, delta: Counter[TallyKey]) -> None:
     Rows go in sorted key order so that concurrent submissions lock shared rows in the same order and
     cannot deadlock on PostgreSQL.
     """
-    rows = [dict(zip(KEY_COLUMNS, key), n=n) for key, n in sorted(delta.items()) if n]
+    rows = [dict(zip(KEY_COLUMNS, key, strict=True), n=n) for key, n in sorted(delta.items()) if n]
     if not rows:
         return
     dialect = session.get_bind(mapper=Tally).dialect.name

@@ -1,0 +1,43 @@
+"""Configuration from the environment: safe defaults, and production refuses an unsafe set-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError, load_config
+
+
+def test_development_defaults_to_sqlite_under_instance(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    config = load_config("development")
+    assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert config["SQLALCHEMY_DATABASE_URI"].endswith("/instance/survey.sqlite3")
+    assert config["MIN_CELL_SIZE"] == 5
+    assert config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY must be set"):
+        load_config("production")
+    monkeypatch.setenv("SECRET_KEY", "short")
+    with pytest.raises(ConfigError, match="at least 32"):
+        load_config("production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    config = load_config("production")
+    assert config["SESSION_COOKIE_SECURE"] is True and config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+@pytest.mark.parametrize("given", ["postgres://u@h/db", "postgresql://u@h/db", "postgresql+psycopg://u@h/db"])
+def test_postgresql_urls_use_psycopg3(monkeypatch, given):
+    monkeypatch.setenv("DATABASE_URL", given)
+    assert load_config("development")["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+def test_bad_numbers_and_environments_are_explained(monkeypatch):
+    monkeypatch.setenv("MIN_CELL_SIZE", "five")
+    with pytest.raises(ConfigError, match="MIN_CELL_SIZE must be a whole number"):
+        load_config("development")
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        load_config("staging")
