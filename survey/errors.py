@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -14,21 +15,22 @@ from survey.extensions import db
 log = logging.getLogger(__name__)
 
 _TITLES = {
-    400: "The request could not be understood",
-    403: "You may not see this page",
-    404: "Page not found",
-    405: "This action is not allowed here",
-    410: "This link has expired",
-    413: "Too much data was sent",
-    422: "Some answers need attention",
-    429: "Too many requests",
-    500: "Something went wrong on our side",
-    503: "The service is briefly unavailable",
+    400: _l("The request could not be understood"),
+    401: _l("Please log in"),
+    403: _l("You may not see this page"),
+    404: _l("Page not found"),
+    405: _l("This action is not allowed here"),
+    410: _l("This link has expired"),
+    413: _l("Too much data was sent"),
+    422: _l("Some answers need attention"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong on our side"),
+    503: _l("The service is briefly unavailable"),
 }
 
 
 def _render(status: int, message: str | None = None, **context):
-    title = _(_TITLES.get(status, "Error"))
+    title = _TITLES.get(status) or _("Error")
     return render_template("errors/error.html", status=status, title=title, message=message, **context), status
 
 

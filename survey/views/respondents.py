@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from forms.questionnaire import questionnaire_form
 from survey import clock
@@ -24,7 +25,7 @@ def _invitation_or_abort(token: str):
     try:
         return find_invitation(token, clock.today())
     except LinkNotFound:
-        abort(404, "This invitation link is not known. Check that you copied the whole link from the e-mail.")
+        abort(404, _("This invitation link is not known. Check that you copied the whole link from the e-mail."))
     except LinkExpired:
         abort(410)
 
