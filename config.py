@@ -58,6 +58,12 @@ def load_config(env: str | None = None) -> dict[str, object]:
     elif env == "production" and (secret == _DEV_SECRET or len(secret) < 32):
         raise ConfigError("SECRET_KEY must be at least 32 random characters in production.")
 
+    mail_security = os.environ.get("MAIL_SECURITY", "starttls")
+    if mail_security not in {"starttls", "ssl", "none"}:
+        raise ConfigError(f"MAIL_SECURITY must be starttls, ssl or none, got {mail_security!r}")
+    if os.environ.get("MAIL_SERVER") and not os.environ.get("MAIL_FROM"):
+        raise ConfigError("MAIL_FROM (the sender address of invitation e-mails) must be set with MAIL_SERVER.")
+
     default_db = f"sqlite:///{INSTANCE_DIR / 'survey.sqlite3'}"
     database_url = normalise_database_url(os.environ.get("DATABASE_URL", default_db))
 
@@ -80,5 +86,24 @@ def load_config(env: str | None = None) -> dict[str, object]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1_000_000),
+        # A login session ends at log-out or after this many hours, whichever comes first.
+        "LOGIN_SESSION_HOURS": _int("LOGIN_SESSION_HOURS", 12),
+        # argon2 parameters by the name of an argon2.profiles preset; the tests use the cheapest one.
+        "ARGON2_PROFILE": os.environ.get("ARGON2_PROFILE", "CHEAPEST" if env == "testing" else "RFC_9106_LOW_MEMORY"),
+        "RATELIMIT_ENABLED": True,
+        # Rate-limit counts live in memory, per worker process, unless this points at Redis (as it should in
+        # production, where several workers share the limits), e.g. redis://127.0.0.1:6379/0.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URL") or "memory://",
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "survey"),
+        # Failed log-ins allowed per client address (Flask-Limiter notation; several limits joined by ";").
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # Invitation e-mails are sent only when MAIL_SERVER is set. MAIL_SECURITY: starttls, ssl or none.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int("MAIL_PORT", 587),
+        "MAIL_SECURITY": mail_security,
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
         "TESTING": env == "testing",
     }

@@ -22,9 +22,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from survey import cli, database, errors, security, weblog
-    from survey.extensions import babel, csrf, db, migrate
-    from survey.views import respondents
+    from survey import access, auth, cli, database, errors, routing, security, weblog
+    from survey.extensions import babel, csrf, db, limiter, migrate
+    from survey.views import admin, api, managers, reports, respondents
+    from survey.views import auth as auth_views
 
     db.init_app(app)
     database.init_app(app)
@@ -33,12 +34,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    # Who may use a view is checked before the CSRF token, so that intruders are turned away first.
+    access.init_app(app)
     csrf.init_app(app)
+    auth.init_app(app)
+    limiter.init_app(app)
+    routing.init_app(app)
 
     # The questionnaire checks its CSRF token in the form itself, so that a failed check gives the form back
     # with the respondent's answers instead of a bare 400 page.
     csrf.exempt(respondents.bp)
     app.register_blueprint(respondents.bp)
+    for blueprint in (auth_views.bp, managers.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(api.bp)
     errors.init_app(app)
     security.init_app(app)
     weblog.init_app(app)

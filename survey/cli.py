@@ -34,7 +34,7 @@ def demo_command(responses: int, seed: int) -> None:
 
     When the demo is already loaded, leave the data alone and print a fresh link for the demo organisation.
     """
-    from survey.demo import DEMO_ORGANISATION, DEMO_WAVE, load_demo
+    from survey.demo import DEMO_ORGANISATION, DEMO_WAVE, ensure_demo_users, load_demo
     from survey.operations.setup import invite_organisation
 
     now = clock.now()
@@ -51,6 +51,10 @@ def demo_command(responses: int, seed: int) -> None:
         db.session.commit()
         token = result.demo_link_token
         click.echo(f"Loaded demo survey {DEMO_WAVE} with {responses} synthetic responses.", err=True)
+    logins = ensure_demo_users(current_app.config["APP_ENV"])
+    db.session.commit()
+    for email, role, password in logins:
+        click.echo(f"Demo log-in as {role}: {email}  password: {password}")
     click.echo(f"Demo invitation link: {invitation_link(token)}")
 
 
@@ -139,7 +143,9 @@ def close_survey_command(slug: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (demo_command, invitations_group, surveys_group):
+    from survey.auth_cli import tokens_group, users_group
+
+    for command in (demo_command, invitations_group, surveys_group, users_group, tokens_group):
         app.cli.add_command(command)
 
 

@@ -13,9 +13,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+
 from survey.extensions import db
-from survey.models import Cluster, Invitation, Organisation, Response, Wave
+from survey.models import Cluster, Invitation, Organisation, Response, Role, User, Wave
 from survey.models.invitations import hash_token, new_token
+from survey.operations.accounts import create_user, find_user, set_password
 from survey.operations.setup import create_wave, load_questionnaire
 from survey.questionnaire import Questionnaire
 from survey.tallying import apply_counts, response_counts
@@ -23,6 +26,14 @@ from survey.tallying import apply_counts, response_counts
 DEMO_WAVE = "demo-2021"
 PREVIOUS_WAVE = "demo-2019"
 DEMO_ORGANISATION = "Demo Organisation (fill me in)"
+#: One account per role, to try the platform with. Demo only: the passwords are printed by `flask demo`.
+DEMO_USERS = (
+    ("admin@example.org", Role.ADMIN, "demo-admin-password"),
+    ("manager@example.org", Role.MANAGER, "demo-manager-password"),
+    ("policymaker@example.org", Role.POLICYMAKER, "demo-policymaker-password"),
+)
+#: The cluster the demo manager runs (the demo organisation's).
+DEMO_MANAGER_CLUSTER = "basque-digital"
 
 CLUSTERS = [
     ("basque-digital", "Basque Digital Cluster", "ES", "ES21", "digital"),
@@ -191,3 +202,22 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
     db.session.add(demo_invitation)
     db.session.flush()
     return DemoResult(wave=wave, demo_link_token=token, responses=responses)
+
+
+def ensure_demo_users(app_env: str) -> list[tuple[str, str, str]]:
+    """Create the demo accounts, or give them back their demo passwords; (e-mail, role, password) for each.
+
+    Never in production, where a printed, well-known password would be an open door. The caller commits.
+    """
+    if app_env == "production":
+        return []
+    cluster = db.session.scalars(select(Cluster).filter_by(slug=DEMO_MANAGER_CLUSTER)).one_or_none()
+    logins = []
+    for email, role, password in DEMO_USERS:
+        user: User | None = find_user(email)
+        if user is None:
+            create_user(email, password, role, [cluster] if role is Role.MANAGER and cluster else [])
+        else:
+            set_password(user, password)
+        logins.append((email, role.value, password))
+    return logins

@@ -1,6 +1,9 @@
 """Flask extensions, created unbound and attached to the app in the factory."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -29,3 +32,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
+login_manager = LoginManager()
+#: Limits are declared on the views that need them (log-in); storage comes from RATELIMIT_STORAGE_URI.
+limiter = Limiter(get_remote_address)

@@ -16,6 +16,9 @@ from sqlalchemy.engine import make_url
 
 os.environ["APP_ENV"] = "testing"
 os.environ.pop("DATABASE_URL", None)
+# Rate-limit counters of this test run, apart from any other run's in a shared Redis. (Flask-Limiter keeps the
+# first app's key prefix for the whole process, so the prefix is chosen once per run, here.)
+os.environ["RATELIMIT_KEY_PREFIX"] = f"survey-test-{uuid.uuid4().hex[:12]}"
 
 from config import normalise_database_url  # noqa: E402
 from survey import MIGRATIONS_DIR, clock, create_app  # noqa: E402
@@ -24,6 +27,9 @@ from survey.models import Cluster, Invitation, Organisation, Wave  # noqa: E402
 from survey.operations.setup import create_wave, invite_organisation, load_questionnaire  # noqa: E402
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+# Users per role and logged-in clients (tests/accounts.py).
+pytest_plugins = ["tests.accounts"]
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

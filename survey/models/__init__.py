@@ -2,23 +2,32 @@
 
 from survey.models.clusters import Cluster, Contact, Organisation, membership
 from survey.models.invitations import Invitation, hash_token
+from survey.models.mailings import Mailing, MailKind
 from survey.models.responses import Draft, Response, response_cluster
 from survey.models.tallies import Tally
+from survey.models.users import ApiToken, LoginSession, Role, User, user_cluster
 from survey.models.waves import Questionnaire, Wave, WaveState, WaveStateError
 
 __all__ = [
+    "ApiToken",
     "Cluster",
     "Contact",
     "Draft",
     "Invitation",
+    "LoginSession",
+    "MailKind",
+    "Mailing",
     "Organisation",
     "Questionnaire",
     "Response",
+    "Role",
     "Tally",
+    "User",
     "Wave",
     "WaveState",
     "WaveStateError",
     "hash_token",
     "membership",
     "response_cluster",
+    "user_cluster",
 ]

@@ -1,0 +1,140 @@
+"""Reading counts: SQLAlchemy Core `select` with bound parameters and GROUP BY, never responses into Python.
+
+Answers are counted per group in the `tally` table, kept current inside each submission's transaction
+(survey/tallying.py). A query is answered from the smallest grain that holds every dimension it filters or
+groups on; dimensions of the grain that the query does not mention are summed over, which is exact because
+outside the cluster dimension every response has exactly one value per dimension.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+
+import pandas as pd
+from sqlalchemy import Connection, case, func, select
+
+from reports.context import Option, Survey
+from reports.dimensions import DIMENSION_COLUMNS, Filters
+from survey.models import Cluster, Invitation, Questionnaire, Wave, membership
+from survey.models.tallies import GRAINS, RESPONSES_ITEM, Tally, grain_name
+from survey.questionnaire import country_choices, parse
+
+TALLY = Tally.__table__
+
+def grain_for(dimensions: Iterable[str]) -> str:
+    """The name of the smallest grain that holds every one of `dimensions`."""
+    wanted = set(dimensions)
+    fitting = [dims for dims in GRAINS if wanted <= set(dims)]
+    if not fitting:
+        raise ValueError(f"no tally grain holds {sorted(wanted)}")
+    return grain_name(min(fitting, key=len))
+
+
+def count_answers(conn: Connection, wave_ids: Sequence[int], items: Sequence[str], codes: Sequence[str] = (),
+                  filters: Filters = (), by: str | None = None) -> pd.DataFrame:
+    """Answers per wave, group of `by` (a dimension, or None for no breakdown) and item.
+
+    Returns columns wave_id, group (the tally key: a cluster id or a code; None without a breakdown), item,
+    `total` (every answer to the item) and one count column per answer code in `codes`. The database adds the
+    answers up into columns itself, so a chart's worth of counts is one row per group and item. Groups whose
+    count fell to zero (answers changed after submission) are left out.
+    """
+    by_dimension = by if by in DIMENSION_COLUMNS else None
+    dimensions = [dimension for dimension, _ in filters] + ([by_dimension] if by_dimension else [])
+    group_columns = [TALLY.c.wave_id]
+    if by_dimension:
+        group_columns.append(TALLY.c[DIMENSION_COLUMNS[by_dimension]])
+    group_columns.append(TALLY.c.item)
+    total = func.sum(TALLY.c.n)
+    per_code = [func.sum(case((TALLY.c.answer == code, TALLY.c.n), else_=0)) for code in codes]
+    stmt = (
+        select(*group_columns, total, *per_code)
+        .where(
+            TALLY.c.wave_id.in_(list(wave_ids)),
+            TALLY.c.grain == grain_for(dimensions),
+            TALLY.c.item.in_(list(items)),
+            *(TALLY.c[DIMENSION_COLUMNS[dimension]] == key for dimension, key in filters),
+        )
+        .group_by(*group_columns)
+        .having(total > 0)
+    )
+    names = ["wave_id", *(["group"] if by_dimension else []), "item", "total", *codes]
+    rows = conn.execute(stmt).all()
+    # Column by column: handing pandas the Row objects themselves costs ten times as much.
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    frame = pd.DataFrame({name: list(column) for name, column in zip(names, values, strict=True)})
+    if not by_dimension:
+        frame.insert(1, "group", None)
+    if not rows:  # give an empty frame the dtypes it would have had, so that it merges like any other
+        frame = frame.astype({"wave_id": "int64", "group": object, "item": "str"})
+    for column in ["total", *codes]:
+        frame[column] = frame[column].astype("int64")
+    return frame
+
+
+def group_sizes(conn: Connection, wave_ids: Sequence[int], filters: Filters = (),
+                by: str | None = None) -> pd.DataFrame:
+    """Responses per wave and group (columns wave_id, group, n); groups without responses are left out."""
+    counts = count_answers(conn, wave_ids, [RESPONSES_ITEM], (), filters, by)
+    return counts[["wave_id", "group", "total"]].rename(columns={"total": "n"}).reset_index(drop=True)
+
+
+def invitations_per_cluster(conn: Connection, wave_id: int) -> tuple[dict[int, int], int]:
+    """Organisations invited to the wave, per cluster they are a member of now, and in all."""
+    per_cluster = select(membership.c.cluster_id, func.count()).join_from(
+        Invitation, membership, membership.c.organisation_id == Invitation.organisation_id
+    ).where(Invitation.wave_id == wave_id).group_by(membership.c.cluster_id)
+    total = select(func.count()).select_from(Invitation).where(Invitation.wave_id == wave_id)
+    counts = {int(cluster_id): int(n) for cluster_id, n in conn.execute(per_cluster).all()}
+    return counts, int(conn.execute(total).scalar_one())
+
+
+@lru_cache(maxsize=16)
+def _countries(locale: str) -> tuple[Option, ...]:
+    # Country names come from CLDR and never change while the process runs.
+    return tuple(Option(value=code, key=code, label=name) for code, name in country_choices(locale))
+
+
+def load_survey(conn: Connection, slug: str, translate: Callable[[str], str] = str,
+                locale: str = "en") -> Survey | None:
+    """The wave with this slug, its questionnaire's report items and each dimension's values; None if unknown.
+
+    `translate` turns a label from the questionnaire into the reader's language (gettext in the web app).
+    """
+    if not slug or len(slug) > 64 or "\x00" in slug:  # no such slug can exist; PostgreSQL refuses NUL
+        return None
+    wave = conn.execute(
+        select(Wave.id, Wave.slug, Wave.title, Questionnaire.document)
+        .join(Questionnaire, Questionnaire.id == Wave.questionnaire_id)
+        .where(Wave.slug == slug)
+    ).one_or_none()
+    if wave is None:
+        return None
+    questionnaire = parse(wave.document)
+
+    def options(choices) -> tuple[Option, ...]:
+        return tuple(Option(value=c.code, key=c.code, label=translate(c.label)) for c in choices)
+
+    profile = {item.code: item for item in questionnaire.section("profile").items}
+    waves = conn.execute(
+        select(Wave.id, Wave.slug, Wave.title).order_by(Wave.opens_on.asc().nulls_last(), Wave.id)
+    ).all()
+    clusters = conn.execute(select(Cluster.id, Cluster.slug, Cluster.name).order_by(Cluster.name, Cluster.id)).all()
+    return Survey(
+        wave_id=wave.id,
+        slug=wave.slug,
+        title=wave.title,
+        technologies=options(questionnaire.technologies),
+        adoption_scale=options(questionnaire.adoption_scale),
+        challenges=options(questionnaire.challenges),
+        challenge_scale=options(questionnaire.challenges[0].choices if questionnaire.challenges else ()),
+        options={
+            "cluster": tuple(Option(value=c.slug, key=c.id, label=c.name) for c in clusters),
+            "size": options(profile["size_class"].choices),
+            "type": options(profile["org_type"].choices),
+            "country": _countries(locale),
+            "ecosystem": options(profile["ecosystem"].choices),
+            "wave": tuple(Option(value=w.slug, key=w.id, label=w.title) for w in waves),
+        },
+    )

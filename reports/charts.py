@@ -1,0 +1,297 @@
+"""Charts: tidy frames in, Altair charts out. Positions, shares and labels are computed in pandas; the
+charts only encode them, and never touch the database.
+
+One registered theme (`THEME`) gives every chart the same fonts, sizes and colours. Colours come from the
+Okabe-Ito palette and ColorBrewer's single-hue blues, both distinguishable with the common colour-vision
+deficiencies; answers are also told apart by their order along the bar and by the table under each chart.
+Charts take the container's width in the browser, so they fit a phone; labels are capped so long technology
+and cluster names cannot squeeze the bars away. Withheld groups are left out of charts (the heat map shows
+a grey cell marked "–"); their numbers never reach a spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import vl_convert
+
+from reports.context import Option
+
+THEME = "cluster_survey"
+
+#: Okabe & Ito (2008), "Color Universal Design": safe for protanopia, deuteranopia and tritanopia.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+#: The four adoption answers: two blues for the answers that mean adoption, orange and grey for the others.
+ANSWER_COLOURS = {"using": "#0072B2", "planning": "#56B4E9", "not_planned": "#E69F00", "dont_know": "#BBBBBB"}
+#: Importance 1-5 (ColorBrewer Blues, light to dark) and "not applicable" in grey.
+IMPORTANCE_COLOURS = {"1": "#C6DBEF", "2": "#9ECAE1", "3": "#6BAED6", "4": "#3182BD", "5": "#08519C", "na": "#D9D9D9"}
+#: "All clusters" in comparisons: a neutral dark grey, apart from the palette.
+ALL_COLOUR = "#4D4D4D"
+WITHHELD_COLOUR = "#E6E6E6"
+#: Vega-Lite version the charts are written for (Altair's), also used for the browser bundle and SVG.
+VEGA_LITE_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
+#: Width of server-rendered SVG (the browser uses the container's width).
+SVG_WIDTH = 640
+#: Width of a heat map cell: room for "100%" at any screen width.
+HEATMAP_CELL = 52
+#: Height of one bar's row, and of one bar among several in a row.
+ROW = 22
+BAR = 11
+
+Width = int | str
+
+
+@alt.theme.register(THEME, enable=True)
+def _theme() -> alt.theme.ThemeConfig:
+    font = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+    return {
+        "config": {
+            "font": font,
+            "background": "#ffffff",
+            "view": {"stroke": None},
+            "axis": {"labelFontSize": 12, "titleFontSize": 12, "labelColor": "#1b1b1b", "titleColor": "#1b1b1b",
+                     "labelLimit": 150, "gridColor": "#e6e6e6", "domainColor": "#6b6b6b", "tickColor": "#6b6b6b"},
+            "axisY": {"titlePadding": 8},
+            # One legend entry per line under the chart: long answer and cluster names stay readable on a phone.
+            "legend": {"orient": "bottom", "direction": "vertical", "labelFontSize": 12, "titleFontSize": 12,
+                       "labelLimit": 150, "symbolType": "square"},
+            "range": {"category": PALETTE, "heatmap": {"scheme": "blues"}},
+            "bar": {"stroke": "#ffffff", "strokeWidth": 0.5},
+            "point": {"filled": True, "size": 80},
+            "rect": {"stroke": "#ffffff", "strokeWidth": 1},
+            "text": {"fontSize": 11},
+        }
+    }
+
+
+@dataclass(frozen=True)
+class ChartText:
+    """The words inside charts; the web app passes translated ones."""
+
+    share: str = "Share of organisations"
+    share_using: str = "Share using"
+    share_using_or_planning: str = "Share using or planning"
+    technology: str = "Technology"
+    answer: str = "Answer"
+    group: str = "Group"
+    cluster: str = "Cluster"
+    all_clusters: str = "All clusters"
+    wave: str = "Wave"
+    challenge: str = "Challenge"
+    importance: str = "Importance"
+    organisations: str = "Organisations"
+    interval: str = "95% CI"
+    withheld: str = "Withheld (too few responses)"
+    #: Short answer names for legends, which must fit beside the bars on a phone; tables keep the full ones.
+    short_answers: Mapping[str, str] = field(default_factory=lambda: {
+        "using": "Using", "planning": "Planning", "not_planned": "No plans", "dont_know": "Don't know"})
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _interval(low: float, high: float) -> str:
+    return f"{low:.0%}–{high:.0%}"
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    return table[~table["suppressed"].astype(bool)]
+
+
+def _stacked(table: pd.DataFrame, scale: Sequence[Option], colours: dict[str, str], sort_by: str,
+             interval: str | None, text: ChartText, answer_title: str, item_title: str,
+             width: Width) -> alt.Chart:
+    """Horizontal bars of every answer's share, stacked in the scale's order, items sorted by `sort_by`."""
+    shown = _shown(table).sort_values(sort_by, ascending=False, kind="stable")
+    order = shown["item_label"].tolist()
+    names = [text.short_answers.get(str(option.key), option.label) for option in scale]
+    rows = []
+    for row in shown.to_dict("records"):  # records, not itertuples: answer codes such as "1" are not names
+        for index, option in enumerate(scale):
+            code = str(option.key)
+            rows.append({"item": row["item_label"], "answer": names[index], "position": index,
+                         "count": int(row[code]), "share": float(row[f"share_{code}"]), "n": int(row["n"]),
+                         "interval": _interval(row[f"ci_{interval}_low"], row[f"ci_{interval}_high"])
+                         if interval else ""})
+    data = pd.DataFrame(rows, columns=["item", "answer", "position", "count", "share", "n", "interval"])
+    data = data[data["count"] > 0]
+    tooltip = [alt.Tooltip("item:N", title=item_title), alt.Tooltip("answer:N", title=answer_title),
+               alt.Tooltip("share:Q", title=text.share, format=".0%"),
+               alt.Tooltip("count:Q", title=text.organisations), alt.Tooltip("n:Q", title="n")]
+    if interval:
+        tooltip.append(alt.Tooltip("interval:N", title=f"{text.interval} ({text.share_using.lower()})"))
+    chart = alt.Chart(data).mark_bar().encode(
+        x=alt.X("share:Q", stack="zero", title=text.share, axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("item:N", sort=order, title=None),
+        color=alt.Color("answer:N", title=answer_title,
+                        scale=alt.Scale(domain=names,
+                                        range=[colours.get(str(o.key), "#999999") for o in scale])),
+        order=alt.Order("position:Q"),
+        tooltip=tooltip,
+    )
+    return _sized(chart, width, ROW * len(order))
+
+
+def _sized(chart: Any, width: Width, height: int) -> Any:
+    """Set the size; a "container" width also makes the chart fit it, padding and axis labels included.
+
+    Heights are numbers of pixels worked out from the rows (not Vega-Lite "steps", which cannot be combined
+    with fitting the width)."""
+    if width == "container":
+        return chart.properties(width=width, height=height, autosize=alt.AutoSizeParams(type="fit-x",
+                                                                                       contains="padding"))
+    return chart.properties(width=width, height=height)
+
+
+def adoption_chart(table: pd.DataFrame, scale: Sequence[Option], text: ChartText = ChartText(),
+                   width: Width = "container") -> alt.Chart:
+    """Chart 1: each technology's answers as a stacked bar, sorted by share using; the interval in the tooltip.
+
+    `table` is `results.adoption` for one wave without a breakdown.
+    """
+    return _stacked(table, scale, ANSWER_COLOURS, "share_using", "using", text, text.answer,
+                    text.technology, width)
+
+
+def challenges_chart(table: pd.DataFrame, scale: Sequence[Option], text: ChartText = ChartText(),
+                     width: Width = "container") -> alt.Chart:
+    """Chart 5: the pandemic challenges' importance, stacked 1 to 5 (and not applicable), most important first."""
+    return _stacked(table, scale, IMPORTANCE_COLOURS, "share_important", None, text, text.importance,
+                    text.challenge, width)
+
+
+def comparison_chart(groups: pd.DataFrame, total: pd.DataFrame, measure: str = "using",
+                     text: ChartText = ChartText(), width: Width = "container") -> alt.Chart:
+    """Chart 2: one or more clusters against all clusters: the share using (or using or planning) per technology.
+
+    `groups` is `results.adoption` by cluster (only the clusters compared), `total` the same without `by`.
+    """
+    share, title = _measure(measure, text)
+    total_shown = _shown(total).sort_values(share, ascending=False, kind="stable")
+    order = total_shown["item_label"].tolist() + [
+        label for label in _shown(groups)["item_label"].unique() if label not in set(total_shown["item_label"])]
+    rows = [_bar_row(row, text.all_clusters, share, measure) for row in total_shown.to_dict("records")]
+    rows += [_bar_row(row, row["group_label"], share, measure) for row in _shown(groups).to_dict("records")]
+    data = pd.DataFrame(rows, columns=["item", "group", "share", "n", "interval"])
+    names = [text.all_clusters] + [name for name in dict.fromkeys(groups["group_label"]) if name is not None]
+    chart = alt.Chart(data).mark_bar().encode(
+        x=alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("item:N", sort=order, title=None),
+        yOffset=alt.YOffset("group:N", sort=names),
+        color=alt.Color("group:N", title=text.cluster, sort=names,
+                        scale=alt.Scale(domain=names, range=[ALL_COLOUR, *PALETTE][: len(names)])),
+        tooltip=[alt.Tooltip("item:N", title=text.technology), alt.Tooltip("group:N", title=text.cluster),
+                 alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations),
+                 alt.Tooltip("interval:N", title=text.interval)],
+    )
+    return _sized(chart, width, len(order) * (BAR * len(names) + 8))
+
+
+def _measure(measure: str, text: ChartText) -> tuple[str, str]:
+    if measure == "using_or_planning":
+        return "share_using_or_planning", text.share_using_or_planning
+    return "share_using", text.share_using
+
+
+def _bar_row(row: dict[str, Any], group: str, share: str, measure: str) -> dict[str, Any]:
+    return {"item": row["item_label"], "group": group, "share": float(row[share]), "n": int(row["n"]),
+            "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"])}
+
+
+def heatmap_chart(groups: pd.DataFrame, measure: str = "using", technology_order: Sequence[str] | None = None,
+                  text: ChartText = ChartText()) -> alt.LayerChart:
+    """Chart 3: clusters by technologies, each cell the share using (or using or planning); withheld cells grey."""
+    share, title = _measure(measure, text)
+    rows = []
+    for row in groups.to_dict("records"):
+        withheld = bool(row["suppressed"])
+        value = None if withheld else float(row[share])
+        rows.append({"item": row["item_label"], "group": row["group_label"], "share": value,
+                     "label": "–" if withheld else _percent(value),
+                     "ink": "#ffffff" if value is not None and value > 0.55 else "#1b1b1b",
+                     "n": None if withheld else int(row["n"]), "withheld": withheld})
+    data = pd.DataFrame(rows, columns=["item", "group", "share", "label", "ink", "n", "withheld"])
+    if technology_order is None:
+        technology_order = (data.groupby("item", sort=False)["share"].mean().sort_values(ascending=False, kind="stable")
+                            .index.tolist())
+    clusters = list(dict.fromkeys(data["group"]))
+    x = alt.X("group:N", sort=clusters, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=120, orient="top"))
+    y = alt.Y("item:N", sort=list(technology_order), title=None)
+    shown = data[~data["withheld"]].drop(columns="withheld")
+    hidden = data[data["withheld"]][["item", "group", "label"]].assign(note=text.withheld)
+    cells = alt.Chart(shown).mark_rect().encode(
+        x=x, y=y,
+        color=alt.Color("share:Q", title=title, scale=alt.Scale(scheme="blues", domain=[0, 1]),
+                        legend=alt.Legend(format="%", direction="horizontal", gradientLength=160)),
+        tooltip=[alt.Tooltip("group:N", title=text.cluster), alt.Tooltip("item:N", title=text.technology),
+                 alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations)],
+    )
+    withheld = alt.Chart(hidden).mark_rect(color=WITHHELD_COLOUR).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("group:N", title=text.cluster), alt.Tooltip("item:N", title=text.technology),
+                           alt.Tooltip("note:N", title=title)])
+    labels = alt.Chart(data[["item", "group", "label", "ink"]]).mark_text(baseline="middle").encode(
+        x=x, y=y, text="label:N", color=alt.Color("ink:N", scale=None))
+    # The text colours are literal (scale=None), so the colour scale of the cells must not be shared with them.
+    # Cells keep a readable size (the page scrolls the chart sideways on a phone), so no "container" width.
+    return alt.layer(cells, withheld, labels).resolve_scale(color="independent").properties(
+        width=alt.Step(HEATMAP_CELL), height=alt.Step(ROW + 2))
+
+
+def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = ChartText(),
+                width: Width = "container") -> alt.LayerChart:
+    """Chart 4: the change per technology between waves: a dot per wave joined by a line, latest wave sorted.
+
+    `table` is `results.adoption` by wave, waves in chronological order.
+    """
+    share, title = _measure(measure, text)
+    shown = _shown(table)
+    # Waves by slug: short, and distinct where titles differ only at the end.
+    waves = list(dict.fromkeys(table["wave_value"]))
+    points = pd.DataFrame(
+        [{"item": row["item_label"], "wave": row["wave_value"], "share": float(row[share]), "n": int(row["n"]),
+          "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"])}
+         for row in shown.to_dict("records")],
+        columns=["item", "wave", "share", "n", "interval"])
+    spans = points.groupby("item", sort=False)["share"].agg(["min", "max", "count"]).reset_index()
+    spans = spans[spans["count"] > 1][["item", "min", "max"]]
+    latest = points[points["wave"] == waves[-1]] if waves else points
+    order = latest.sort_values("share", ascending=False, kind="stable")["item"].tolist()
+    order += [item for item in dict.fromkeys(points["item"]) if item not in set(order)]
+    y = alt.Y("item:N", sort=order, title=None)
+    lines = alt.Chart(spans).mark_rule(color="#6b6b6b", strokeWidth=2).encode(
+        x=alt.X("min:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), x2="max:Q", y=y)
+    dots = alt.Chart(points).mark_point().encode(
+        x=alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), y=y,
+        color=alt.Color("wave:N", title=text.wave, sort=waves,
+                        scale=alt.Scale(domain=waves, range=[PALETTE[1], PALETTE[0], *PALETTE[2:]][: len(waves)])),
+        shape=alt.Shape("wave:N", sort=waves, title=text.wave),
+        tooltip=[alt.Tooltip("item:N", title=text.technology), alt.Tooltip("wave:N", title=text.wave),
+                 alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations),
+                 alt.Tooltip("interval:N", title=text.interval)],
+    )
+    return _sized(alt.layer(lines, dots), width, ROW * len(order))
+
+
+def to_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite JSON, with the house theme whatever theme is enabled elsewhere."""
+    with alt.theme.enable(THEME):
+        return chart.to_dict()
+
+
+def to_svg(chart: alt.TopLevelMixin, width: int = SVG_WIDTH) -> str:
+    """Render the chart on the server (for pages viewed without JavaScript), at a fixed width."""
+    if getattr(chart, "width", None) == "container":
+        chart = chart.properties(width=width)
+    spec = to_spec(chart)
+    return vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION)
+
+
+def javascript_bundle() -> str:
+    """Vega, Vega-Lite and Vega-Embed in one script (window.vegaEmbed), matching the charts' version."""
+    return vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)

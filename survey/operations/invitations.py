@@ -1,0 +1,110 @@
+"""Invitation links for a cluster's members: issuing them, revoking them, and sending them by e-mail.
+
+Tokens are stored only as hashes, so a link exists in readable form only at the moment it is issued: issuing
+again replaces the earlier link, and answers (and drafts) already given through it are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.mail import Mailer, MailError
+from survey.models import Contact, Invitation, Mailing, MailKind, Organisation, Wave, WaveState
+from survey.operations.setup import invite_organisation
+from survey.rosters import MemberStatus, Status
+
+
+class InvitationError(ValueError):
+    """Links cannot be issued or sent now; the message is for the manager."""
+
+
+def check_wave_takes_invitations(wave: Wave) -> None:
+    # A link to a wave that is not open would only show the respondent an "expired" page.
+    if wave.state is not WaveState.OPEN:
+        raise InvitationError(_("Invitations can be issued only while the survey is open; this one is %(state)s.",
+                                state=wave.state.value))
+
+
+def issue_links(wave: Wave, members: Iterable[MemberStatus], now: datetime, only_missing: bool
+                ) -> list[tuple[Organisation, str]]:
+    """New links for the members (only those without a working link, when `only_missing`), with their tokens."""
+    check_wave_takes_invitations(wave)
+    issued = []
+    for member in members:
+        if only_missing and member.has_working_link:
+            continue
+        _invitation, token = invite_organisation(wave, member.organisation, now)
+        issued.append((member.organisation, token))
+    return issued
+
+
+def revoke_invitation(invitation: Invitation, now: datetime) -> None:
+    """Stop the link from working; issuing a new one later makes the organisation invited again."""
+    invitation.revoked_at = now
+    db.session.flush()
+
+
+def recipients_for(kind: MailKind, members: Iterable[MemberStatus]) -> list[MemberStatus]:
+    """Invitations go to members never e-mailed for the wave, reminders to e-mailed ones with a working link;
+    neither goes to a member without contacts or one that has answered."""
+    chosen = []
+    for member in members:
+        if member.contacts == 0 or member.status is Status.RESPONDED:
+            continue
+        mailed = member.last_mailed_at is not None
+        wanted = not mailed if kind is MailKind.INVITATION else mailed and member.has_working_link
+        if wanted:
+            chosen.append(member)
+    return chosen
+
+
+@dataclass
+class SendResult:
+    sent: list[Organisation] = field(default_factory=list)
+    failed: list[Organisation] = field(default_factory=list)
+
+
+#: Builds the e-mail to one contact: (contact, organisation, link token) -> message.
+Compose = Callable[[Contact, Organisation, str], EmailMessage]
+
+
+def send_links(wave: Wave, members: Iterable[MemberStatus], kind: MailKind, compose: Compose, mailer: Mailer,
+               now: datetime) -> SendResult:
+    """E-mail each member's contacts a fresh link (an earlier link stops working; answers are kept).
+
+    When no message to a member goes out, that member keeps the link (or the absence of one) it had.
+    """
+    check_wave_takes_invitations(wave)
+    result = SendResult()
+    for member in members:
+        organisation = member.organisation
+        previous = db.session.scalars(
+            select(Invitation).filter_by(wave_id=wave.id, organisation_id=organisation.id)
+        ).one_or_none()
+        kept = (previous.token_hash, previous.revoked_at) if previous is not None else None
+        invitation, token = invite_organisation(wave, organisation, now)
+        delivered = 0
+        for contact in organisation.contacts:
+            try:
+                mailer.send(compose(contact, organisation, token))
+                delivered += 1
+            except MailError:
+                continue
+        if delivered:
+            db.session.add(Mailing(invitation_id=invitation.id, kind=kind, sent_at=now, recipients=delivered))
+            result.sent.append(organisation)
+        else:
+            if kept is None:
+                db.session.delete(invitation)
+            else:
+                invitation.token_hash, invitation.revoked_at = kept
+            result.failed.append(organisation)
+        db.session.flush()
+    return result

@@ -1,0 +1,63 @@
+"""What admins set up: clusters, and survey waves with their questionnaire and state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import Cluster, Wave
+from survey.operations.setup import create_wave, load_questionnaire
+
+
+class PlatformError(ValueError):
+    """A change an admin asked for that cannot be made; the message is for them."""
+
+
+@dataclass(frozen=True)
+class ClusterDetails:
+    slug: str
+    name: str
+    country: str
+    nuts2: str | None
+    ecosystem: str
+
+
+def save_cluster(details: ClusterDetails, cluster: Cluster | None = None) -> Cluster:
+    """Create a cluster, or change one; slugs are unique."""
+    taken = db.session.scalars(select(Cluster).filter_by(slug=details.slug)).one_or_none()
+    if taken is not None and taken is not cluster:
+        raise PlatformError(_("Another cluster already has the short name %(slug)s.", slug=details.slug))
+    if cluster is None:
+        cluster = Cluster(slug=details.slug, name=details.name, country=details.country, ecosystem=details.ecosystem)
+        db.session.add(cluster)
+    cluster.slug = details.slug
+    cluster.name = details.name
+    cluster.country = details.country
+    cluster.nuts2 = details.nuts2
+    cluster.ecosystem = details.ecosystem
+    db.session.flush()
+    return cluster
+
+
+def create_wave_from(slug: str, title: str, source: Wave | None, opens_on: date | None, closes_on: date | None
+                     ) -> Wave:
+    """A draft wave asking the same questionnaire version as `source`, or the shipped default when None."""
+    if db.session.scalars(select(Wave).filter_by(slug=slug)).one_or_none() is not None:
+        raise PlatformError(_("Another survey already has the short name %(slug)s.", slug=slug))
+    questionnaire = source.questionnaire if source is not None else load_questionnaire()
+    return create_wave(slug, title, questionnaire, opens_on, closes_on)
+
+
+def open_wave(wave: Wave, now: datetime) -> None:
+    wave.open(now)
+    db.session.flush()
+
+
+def close_wave(wave: Wave, now: datetime) -> None:
+    """Close a wave: its invitation links stop working."""
+    wave.close(now)
+    db.session.flush()

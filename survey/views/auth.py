@@ -1,0 +1,156 @@
+"""Logging in and out, the account page, password change and personal API tokens: for every role."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from forms.auth import ApiTokenForm, LoginForm, PasswordChangeForm
+from survey import clock
+from survey.access import allow, public
+from survey.auth import safe_next
+from survey.extensions import db, limiter
+from survey.models import ApiToken, Role, User
+from survey.operations.accounts import (
+    AccountError,
+    authenticate,
+    create_api_token,
+    end_login_session,
+    revoke_api_token,
+    set_password,
+    start_login_session,
+)
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__)
+
+#: Where each role lands after logging in.
+HOME_ENDPOINTS = {Role.ADMIN: "admin.index", Role.MANAGER: "manage.index", Role.POLICYMAKER: "auth.account"}
+
+
+def home_url(user: User) -> str:
+    return url_for(HOME_ENDPOINTS[user.role])
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _form_status(form) -> int:
+    return 400 if "csrf_token" in form.errors else 422
+
+
+@bp.get("/")
+@public
+def home():
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    return redirect(url_for(".login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    # Only failed attempts count: an office behind one address can still log in all morning.
+    deduct_when=lambda response: response.status_code != 303,
+    error_message=lambda: _("Too many failed log-ins from your network. Please wait a few minutes and try again."),
+)
+def login():
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    form = LoginForm()
+    failed = False
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            if current_user.is_authenticated:
+                end_login_session(current_user.session_token)
+            # A fresh cookie: nothing from before the log-in (a planted session, say) carries over.
+            session.clear()
+            start_login_session(user, clock.now())
+            login_user(user)
+            db.session.commit()
+            log.info("user %s logged in", user.id)
+            return redirect(safe_next(request.args.get("next")) or home_url(user), code=303)
+        db.session.commit()  # nothing changed; ends the transaction the look-up opened
+        failed = True
+    status = 200 if request.method == "GET" else (422 if failed else _form_status(form))
+    return render_template("auth/login.html", form=form, failed=failed), status
+
+
+@bp.post("/logout")
+@allow(*Role)  # anyone logged in
+def logout():
+    end_login_session(current_user.session_token)
+    logout_user()
+    session.clear()
+    db.session.commit()
+    flash(_("You are logged out."))
+    return redirect(url_for(".login"), code=303)
+
+
+def _render_account(token_form: ApiTokenForm, status: int = 200):
+    tokens = db.session.scalars(
+        select(ApiToken).filter_by(user_id=current_user.id).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
+    return render_template("auth/account.html", tokens=tokens, token_form=token_form), status
+
+
+@bp.get("/account")
+@allow(*Role)
+def account():
+    return _render_account(ApiTokenForm(formdata=None))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@allow(*Role)
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if authenticate(current_user.email, form.current.data) is None:
+            form.current.errors.append(_("This is not your current password."))
+        else:
+            try:
+                set_password(current_user, form.new.data, keep_session=current_user.session_token)
+            except AccountError as exc:
+                form.new.errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash(_("Your password is changed. Any other sessions of yours have been logged out."))
+                return redirect(url_for(".account"), code=303)
+    status = 200 if request.method == "GET" else _form_status(form)
+    return render_template("auth/password.html", form=form), status
+
+
+@bp.post("/account/tokens")
+@allow(*Role)
+def create_token():
+    form = ApiTokenForm()
+    if not form.validate():
+        return _render_account(form, _form_status(form))
+    api_token, token = create_api_token(current_user, form.name.data, clock.now())
+    db.session.commit()
+    log.info("user %s created API token %s", current_user.id, api_token.id)
+    # Shown in this response only: the database keeps just a hash.
+    return render_template("auth/token_created.html", api_token=api_token, token=token)
+
+
+@bp.post("/account/tokens/<id:token_id>/revoke")
+@allow(*Role)
+def revoke_token(token_id: int):
+    api_token = db.session.get(ApiToken, token_id)
+    if api_token is None or api_token.user_id != current_user.id:
+        abort(404)
+    name = api_token.name
+    revoke_api_token(api_token)
+    db.session.commit()
+    log.info("user %s revoked API token %s", current_user.id, token_id)
+    flash(_("The token “%(name)s” is revoked: programs that use it are refused from now on.", name=name))
+    return redirect(url_for(".account"), code=303)
