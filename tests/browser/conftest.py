@@ -4,8 +4,9 @@ Fixtures for journeys:
 
 - `live_server` (per module): the app served by a real server on a free port of 127.0.0.1, on a migrated SQLite
   database of its own with the demo survey loaded (`demo_responses` synthetic responses; override that fixture in
-  a module to get more). It exposes `url`, `database_url`, `app`, `app_context()` (to create users and data with
-  the app's own models and operations) and `invite()` (a fresh invitation link to the open demo wave).
+  a module to get more) and the demo accounts of survey/demo.py, with their demo passwords. It exposes `url`,
+  `database_url`, `app`, `app_context()` (to create users and data with the app's own models and operations) and
+  `invite()` (a fresh invitation link to the open demo wave).
 - `browser` (per session): headless Chromium from /usr/bin/chromium.
 - `new_page(**context_options)`: a page in a browser context of its own (its own cookies), for a phone viewport or
   with JavaScript off; `page` is a desktop one. Every page fails the test on a console error, an uncaught script
@@ -68,13 +69,14 @@ def demo_responses() -> int:
 def live_server(tmp_path_factory, demo_responses) -> Iterator[LiveServer]:
     from flask_migrate import upgrade
 
-    from survey.demo import DEMO_WAVE, load_demo
+    from survey.demo import DEMO_WAVE, ensure_demo_users, load_demo
 
     database_url = f"sqlite:///{tmp_path_factory.mktemp('live-server') / 'survey.sqlite3'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
         load_demo(demo_responses, 1, clock.now())
+        ensure_demo_users("testing")  # the demo accounts (manager, policymaker, admin) with their demo passwords
         db.session.commit()
         db.session.remove()
 
