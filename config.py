@@ -93,8 +93,15 @@ def load_config(env: str | None = None) -> dict[str, object]:
         "RATELIMIT_ENABLED": True,
         # Rate-limit counts live in memory, per worker process, unless this points at Redis (as it should in
         # production, where several workers share the limits), e.g. redis://127.0.0.1:6379/0.
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URL") or "memory://",
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URL") or os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "survey"),
+        # Report results are cached here (survey/cache.py): a Redis URL shared by every app server in production,
+        # "memory://" for one process, or empty for no cache (the default). REDIS_URL sets this and the
+        # rate-limit storage at once.
+        "REPORT_CACHE_URL": os.environ.get("REPORT_CACHE_URL", os.environ.get("REDIS_URL", "")),
+        "REPORT_CACHE_PREFIX": os.environ.get("REPORT_CACHE_PREFIX", "survey-report"),
+        # Entries are never stale (a submission moves its wave's version); the TTL only frees memory.
+        "REPORT_CACHE_TTL": _int("REPORT_CACHE_TTL", 3600),
         # Failed log-ins allowed per client address (Flask-Limiter notation; several limits joined by ";").
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         # Invitation e-mails are sent only when MAIL_SERVER is set. MAIL_SECURITY: starttls, ssl or none.

@@ -13,7 +13,10 @@ Timed, each on its own:
             shares and Wilson intervals;
   api       GET /api/v1/surveys/<slug>/adoption?by=cluster through the Flask app (test client): the above
             plus loading the survey, parsing the parameters and writing the JSON;
-  filtered  the same API call with a size filter, which is answered from the finest cluster grain.
+  filtered  the same API call with a size filter, which is answered from the finest cluster grain;
+  page      GET /reports/<slug> (all five charts, tables and response rates), without the report cache;
+  api cached, page cached   the same with the report cache on (in-process store): what readers get between
+            submissions (each submission moves the wave's version, and the next request computes afresh).
 """
 
 from __future__ import annotations
@@ -94,8 +97,12 @@ def measure(url: str, responses: int, clusters: int, repeat: int) -> dict[str, o
     load_seconds = time.perf_counter() - started
     engine.dispose()
 
+    from bench.readers import reader_clients
+
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    client = app.test_client()
+    client, headers = reader_clients(app)
+    cached_app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REPORT_CACHE_URL": "memory://"})
+    cached_client, cached_headers = reader_clients(cached_app)
     results: dict[str, object] = {"responses": responses, "clusters": clusters, "tally rows": counts["tally"],
                                   "load s": round(load_seconds)}
     with app.app_context():
@@ -113,12 +120,24 @@ def measure(url: str, responses: int, clusters: int, repeat: int) -> dict[str, o
         results["report"] = timed(lambda: adoption(conn, survey, query, 5), repeat)
         db.session.remove()
 
-    def api(**params) -> None:
-        response = client.get(f"/api/v1/surveys/{WAVE_SLUG}/adoption", query_string={"by": "cluster", **params})
+    def api(reader=client, auth=headers, **params) -> None:
+        response = reader.get(f"/api/v1/surveys/{WAVE_SLUG}/adoption", query_string={"by": "cluster", **params},
+                              headers=auth)
+        assert response.status_code == 200, response.status_code
+
+    def page(reader=client) -> None:
+        response = reader.get(f"/reports/{WAVE_SLUG}")
         assert response.status_code == 200, response.status_code
 
     results["api"] = timed(api, repeat)
     results["filtered"] = timed(lambda: api(size="small"), repeat)
+    results["page"] = timed(page, max(5, repeat // 5))
+    results["api cached"] = timed(lambda: api(cached_client, cached_headers), repeat)
+    results["page cached"] = timed(lambda: page(cached_client), repeat)
+    with cached_app.app_context():
+        from survey.extensions import db
+
+        db.engine.dispose()
     with app.app_context():
         from survey.extensions import db
 
@@ -143,7 +162,7 @@ def main() -> None:
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
           f" SQLAlchemy {sqlalchemy.__version__}, {args.clusters} clusters, {args.repeat} timed calls each")
     print("backend     responses  clusters  tally rows  size MB  load s   sql ms  report ms   api ms  "
-          "filtered ms   (medians; p90 of api)")
+          "filtered ms  page ms  api cached  page cached  (medians; p90 of api)")
     for backend in args.backends:
         for size in args.sizes:
             database = sqlite_database() if backend == "sqlite" else postgres_database(args.postgres_url)
@@ -152,7 +171,9 @@ def main() -> None:
             api = sorted(row["api"])  # type: ignore[arg-type]
             print(f"{backend:<10} {size:>10,} {row['clusters']:>9} {row['tally rows']:>11,} {row['size MB']:>8} "
                   f"{row['load s']:>7} {_median(row['sql']):>8} {_median(row['report']):>10} "
-                  f"{_median(row['api']):>8} {_median(row['filtered']):>12}   p90 {api[int(len(api) * 0.9)]:.1f}"
+                  f"{_median(row['api']):>8} {_median(row['filtered']):>12} {_median(row['page']):>8} "
+                  f"{_median(row['api cached']):>11} {_median(row['page cached']):>12}"
+                  f"   p90 {api[int(len(api) * 0.9)]:.1f}"
                   f"   (load average {os.getloadavg()[0]:.1f})", flush=True)
 
 

@@ -278,17 +278,20 @@ def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = C
     return _sized(alt.layer(lines, dots), width, ROW * len(order))
 
 
-def to_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    """The chart's Vega-Lite JSON, with the house theme whatever theme is enabled elsewhere."""
+def to_spec(chart: alt.TopLevelMixin, validate: bool = True) -> dict[str, Any]:
+    """The chart's Vega-Lite JSON, with the house theme whatever theme is enabled elsewhere.
+
+    Validating against the Vega-Lite schema costs most of a report page's time (over 100 ms for its five charts),
+    so the web app skips it: the builders are checked against the schema by the tests (tests/test_charts.py)."""
     with alt.theme.enable(THEME):
-        return chart.to_dict()
+        return chart.to_dict(validate=validate)
 
 
 def to_svg(chart: alt.TopLevelMixin, width: int = SVG_WIDTH) -> str:
     """Render the chart on the server (for pages viewed without JavaScript), at a fixed width."""
     if getattr(chart, "width", None) == "container":
         chart = chart.properties(width=width)
-    spec = to_spec(chart)
+    spec = to_spec(chart, validate=False)
     return vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION)
 
 

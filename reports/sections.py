@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
@@ -66,10 +67,10 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    # Cheaper than pd.isna per value, which took a quarter of the page's time on a 100-cluster heat map.
+    if isinstance(value, float | np.floating):
+        return value != value  # NaN
+    return value is None or value is pd.NA or value is pd.NaT
 
 
 def _cells_by_item(table: pd.DataFrame, share: str, interval: str) -> dict[str, dict[Any, dict[str, Any]]]:

@@ -22,13 +22,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from survey import access, auth, cli, database, errors, routing, security, weblog
+    from survey import access, auth, cache, cli, database, errors, routing, security, weblog
     from survey.extensions import babel, csrf, db, limiter, migrate
-    from survey.views import admin, api, managers, reports, respondents
+    from survey.views import admin, api, api_surveys, downloads, health, managers, reports, respondents
     from survey.views import auth as auth_views
 
     db.init_app(app)
     database.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     babel.init_app(app)
     app.jinja_env.globals["get_locale"] = get_locale
@@ -48,7 +49,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     for blueprint in (auth_views.bp, managers.bp, admin.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(downloads.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    # Bearer-authorised (an invitation token), never by cookie: no CSRF token to check.
+    csrf.exempt(api_surveys.bp)
+    app.register_blueprint(api_surveys.bp)
     errors.init_app(app)
     security.init_app(app)
     weblog.init_app(app)

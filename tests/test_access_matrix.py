@@ -65,6 +65,7 @@ class Case:
 #: 422 for a form posted empty, 303 after an action, 409 where the state does not allow it.
 EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("static", "GET"): [Case(everyone(200))],
+    ("health.healthz", "GET"): [Case(everyone(200))],  # load balancers ask without logging in
     # Respondents: the link is the credential. The anonymous visitor guesses a token; the others hold the real one.
     ("respond.questionnaire", "GET"): [Case({**everyone(200), "anonymous": 404})],
     ("respond.questionnaire", "POST"): [Case({**everyone(422), "anonymous": 404})],
@@ -115,10 +116,27 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("admin.open_survey", "POST"): [Case(admins(303))],
     ("admin.close_survey", "POST"): [Case(admins(303))],
     # Reports and the JSON API (what issue 4 requires of them).
+    ("reports.index", "GET"): [Case(logged_in(200))],
     ("reports.report", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
     ("reports.chart_svg", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
     ("reports.vega_bundle", "GET"): [Case(everyone(200))],  # a JavaScript library, the same for everyone
     ("api.adoption", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
+    # Downloads (issue 5): the report's filters and scope; the full response export for admins only.
+    ("downloads.report_tables", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
+    ("downloads.codebook", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
+    ("downloads.chart_image", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
+    ("downloads.brief_pdf", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
+    ("downloads.summary_pack", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
+    ("downloads.response_export", "GET"): [Case(admins(200))],
+    ("api_surveys.openapi", "GET"): [Case(everyone(200))],
+    ("api_surveys.surveys", "GET"): [Case(logged_in(200))],
+    ("api_surveys.survey", "GET"): [Case(logged_in(200))],
+    ("api_surveys.questionnaire", "GET"): [Case(logged_in(200))],
+    ("api_surveys.challenges", "GET"): [Case(reports(200, False)),
+                                        Case(reports(200, True), query="by=cluster&cluster=alpha")],
+    ("api_surveys.status", "GET"): [Case({**admins(200), "manager_a": 200, "manager_b": 200})],
+    # Authorised by an invitation token in the Authorization header, never by a session or API token: 401 here.
+    ("api_surveys.submit", "POST"): [Case(everyone(401))],
 }
 
 def _rules() -> list[tuple[Rule, str]]:
@@ -218,6 +236,7 @@ def _values(world: World, persona: str, rule: Rule) -> dict[str, object]:
         "cluster_id": world.org_a1.clusters[0].id,
         "wave_id": world.draft.id if rule.endpoint == "admin.open_survey" else world.wave.id,
         "token_id": world.api_tokens[persona].id if persona in world.api_tokens else 1,
+        "fmt": (rule.defaults or {}).get("fmt"),  # downloads: one rule per file type
     }
     missing = [argument for argument in rule.arguments if argument not in known]
     if missing:

@@ -310,3 +310,16 @@ def test_only_one_wave_means_nothing_to_compare(client, make_cluster, make_invit
     page = _page(client)
     assert "There is only one wave so far" in page
     assert "Withheld: fewer than 5 organisations answered." in page
+
+
+def test_the_reports_index_lists_waves_with_results_and_is_a_policymakers_home(app, scenario, make_user, client_for):
+    from survey.operations.setup import create_wave, load_questionnaire
+
+    create_wave("wave-2025", "Draft wave 2025", load_questionnaire())
+    db.session.commit()
+    policymaker = client_for(make_user("reader@example.org", "policymaker"))
+    assert policymaker.get("/").headers["Location"] == "/reports/"
+    page = policymaker.get("/reports/").get_data(as_text=True)
+    assert 'href="/reports/wave-2021"' in page
+    assert "wave-2025" not in page  # a draft has no results to show
+    assert app.test_client().get("/reports/").headers["Location"].startswith("/login")

@@ -1,5 +1,6 @@
 """Typed models, one module per aggregate. Importing this package registers every table."""
 
+from survey.models.audit import DownloadLog
 from survey.models.clusters import Cluster, Contact, Organisation, membership
 from survey.models.invitations import Invitation, hash_token
 from survey.models.mailings import Mailing, MailKind
@@ -12,6 +13,7 @@ __all__ = [
     "ApiToken",
     "Cluster",
     "Contact",
+    "DownloadLog",
     "Draft",
     "Invitation",
     "LoginSession",

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey import questionnaire as qdoc
@@ -88,6 +88,12 @@ class Wave(db.Model):
         if self.opens_on is not None and today < self.opens_on:
             return False
         return self.closes_on is None or today <= self.closes_on
+
+    @staticmethod
+    def with_results():
+        """Waves whose results may be shown (open or closed, never a draft), the newest first."""
+        return (select(Wave).where(Wave.state != WaveState.DRAFT)
+                .order_by(Wave.opens_on.desc().nulls_last(), Wave.slug.desc()))
 
     def __repr__(self) -> str:
         return f"<Wave {self.slug} {self.state}>"

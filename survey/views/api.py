@@ -13,6 +13,7 @@ from reports import results
 from reports.aggregate import load_survey
 from reports.dimensions import InvalidQuery, parse_api_query
 from survey.access import allow, visible_cluster_ids
+from survey.cache import report_cache
 from survey.extensions import db
 from survey.views.reports import READERS, refuse_hidden_clusters
 
@@ -39,5 +40,7 @@ def adoption(slug: str):
     except InvalidQuery as error:
         return jsonify({"error": error.message, "parameter": error.parameter, "allowed": error.allowed}), 400
     k = current_app.config["MIN_CELL_SIZE"]
-    table = results.adoption(conn, survey, query, k)
-    return jsonify({"survey": survey.slug, "min_cell": k, "by": query.by, "rows": results.api_rows(table, query.by)})
+    rows = report_cache().get_or_compute(
+        "api-adoption", query.wave_ids, (survey.slug, query, k, None if visible is None else tuple(sorted(visible))),
+        lambda: results.api_rows(results.adoption(conn, survey, query, k), query.by))
+    return jsonify({"survey": survey.slug, "min_cell": k, "by": query.by, "rows": rows})

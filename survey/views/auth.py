@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 #: Where each role lands after logging in.
-HOME_ENDPOINTS = {Role.ADMIN: "admin.index", Role.MANAGER: "manage.index", Role.POLICYMAKER: "auth.account"}
+HOME_ENDPOINTS = {Role.ADMIN: "admin.index", Role.MANAGER: "manage.index", Role.POLICYMAKER: "reports.index"}
 
 
 def home_url(user: User) -> str:

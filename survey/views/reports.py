@@ -7,10 +7,13 @@ SVG image drawn on the server by the route below.
 
 from __future__ import annotations
 
-from functools import cache
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache, lru_cache
 from importlib.metadata import version
 
+from babel import Locale, numbers
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask.signals import before_render_template, template_rendered
 from flask_babel import get_locale, gettext
 
 from reports import charts, results
@@ -19,7 +22,9 @@ from reports.context import Survey
 from reports.dimensions import InvalidQuery, PageQuery, parse_page_query, requested_values
 from reports.sections import SECTION_NAMES, PageContext, build_sections, compare_wave
 from survey.access import allow, public, visible_cluster_ids
+from survey.cache import report_cache
 from survey.extensions import db
+from survey.models import Wave
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -36,6 +41,33 @@ def refuse_hidden_clusters(survey: Survey, visible: frozenset[int] | None) -> No
     hidden = {option.value for option in survey.options.get("cluster", ()) if option.key not in visible}
     if hidden & set(requested_values(request.args.to_dict(flat=False), "cluster")):
         abort(404)
+
+
+@bp.app_template_filter("percentformat")
+def percentformat(value: float) -> str:
+    """Flask-Babel's `percentformat`, memoised per locale and whole percent: a heat map has over a thousand
+    cells, and Babel parsing its pattern for each one took a third of the page's time."""
+    locale = get_locale() or _ENGLISH
+    if not isinstance(value, int | float) or not _whole_percents(locale):
+        return numbers.format_percent(value, locale=locale)
+    # Rounded as Babel rounds: the decimal value of the number's shortest representation, half to even.
+    whole = int((Decimal(repr(float(value))) * 100).quantize(_ONE, rounding=ROUND_HALF_EVEN))
+    return _whole_percent(locale, whole)
+
+
+_ONE = Decimal(1)
+_ENGLISH = Locale("en")
+
+
+@lru_cache(maxsize=64)
+def _whole_percents(locale: Locale) -> bool:
+    pattern = locale.percent_formats.get(None)
+    return pattern is not None and pattern.frac_prec == (0, 0)
+
+
+@lru_cache(maxsize=8192)
+def _whole_percent(locale: Locale, whole: int) -> str:
+    return numbers.format_percent(Decimal(whole) / 100, locale=locale)
 
 
 def _survey_or_404(slug: str) -> Survey:
@@ -91,30 +123,83 @@ def _context(slug: str) -> PageContext:
                        k=current_app.config["MIN_CELL_SIZE"], visible_clusters=visible, text=_chart_text())
 
 
+def _cache_parts(ctx: PageContext, *extra: object) -> tuple[object, ...]:
+    """Everything besides the waves' data that a page's results depend on, for the report cache's key."""
+    visible = None if ctx.visible_clusters is None else tuple(sorted(ctx.visible_clusters))
+    return (ctx.survey.slug, ctx.page, ctx.k, visible, str(get_locale()), *extra)
+
+
+def _waves_read(ctx: PageContext) -> list[int]:
+    """The page's charts read the survey's wave and the one it is compared with: any of its survey's waves."""
+    return [ctx.survey.wave_id, *(int(option.key) for option in ctx.survey.options.get("wave", ()))]
+
+
+@bp.get("/")
+@allow(*READERS)
+def index():
+    """The surveys with results, to choose a report from."""
+    waves = db.session.scalars(Wave.with_results()).all()
+    return render_template("reports/index.html", waves=waves)
+
+
 @bp.get("/<slug>")
 @allow(*READERS)
 def report(slug: str):
     ctx = _context(slug)
+    query = request.args.to_dict(flat=False)
+    # The page's main block (numbers, tables, chart specs: 90% of its time) depends only on the cache key's
+    # parts, not on who is logged in or their CSRF token, so the rendered block itself is what is cached.
+    cache = report_cache()
+    key, cached = cache.lookup("page", _waves_read(ctx), _cache_parts(ctx, sorted(query.items())))
+    page = {"survey": ctx.survey, "bundle_version": _bundle_tag()}
+    if cached is not None:
+        return _render_report(page, main=cached[0])[0]
     sections = build_sections(ctx)
     rates, total = results.response_rates(ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, ctx.current())
-    specs = {name: charts.to_spec(section.chart) for name, section in sections.items() if section.chart is not None}
-    query = request.args.to_dict(flat=False)
+    specs = {name: charts.to_spec(section.chart, validate=False)
+             for name, section in sections.items() if section.chart is not None}
     svg_urls = {name: url_for(".chart_svg", slug=slug, name=name, **query) for name in specs}
-    return render_template(
-        "reports/report.html",
-        survey=ctx.survey,
-        page=ctx.page,
-        k=ctx.k,
-        sections=sections,
-        section_names=SECTION_NAMES,
-        specs=specs,
-        svg_urls=svg_urls,
-        rates=rates.to_dict("records"),
-        rates_total=total,
-        compare_wave=compare_wave(ctx.survey, ctx.page.compare_wave),
-        clusters=_cluster_options(ctx),
-        bundle_version=_bundle_tag(),
-    )
+    html, main = _render_report({
+        **page,
+        "page": ctx.page,
+        "k": ctx.k,
+        "sections": sections,
+        "section_names": SECTION_NAMES,
+        "specs": specs,
+        "svg_urls": svg_urls,
+        "rates": rates.to_dict("records"),
+        "rates_total": total,
+        "compare_wave": compare_wave(ctx.survey, ctx.page.compare_wave),
+        "clusters": _cluster_options(ctx),
+    })
+    cache.store_result(key, main)
+    return html
+
+
+def _render_report(context: dict, main: str | None = None) -> tuple[str, str]:
+    """Render reports/report.html as `render_template` does, with its `main` block taken from `main` when given.
+
+    Returns the page and what its main block rendered to (for the cache)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_template("reports/report.html")
+    app.update_template_context(context)
+    before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    jinja_context = template.new_context(context)
+    render_main = jinja_context.blocks["main"][0]
+    parts: list[str] = []
+
+    def main_block(block_context):
+        if main is not None:
+            yield main
+            return
+        for part in render_main(block_context):
+            parts.append(part)
+            yield part
+
+    jinja_context.blocks["main"][0] = main_block
+    html = template.environment.concat(template.root_render_func(jinja_context))  # type: ignore[attr-defined]
+    template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    return html, main if main is not None else "".join(parts)
 
 
 def _cluster_options(ctx: PageContext):
@@ -128,12 +213,19 @@ def chart_svg(slug: str, name: str):
     """One chart drawn on the server: what pages show in the chart's place when JavaScript is off."""
     if name not in SECTION_NAMES:
         abort(404)
-    section = build_sections(_context(slug), [name])[name]
-    if section.chart is None:
+    ctx = _context(slug)
+
+    def draw() -> str | None:
+        section = build_sections(ctx, [name])[name]
+        return None if section.chart is None else charts.to_svg(section.chart)
+
+    svg = report_cache().get_or_compute("svg", _waves_read(ctx), _cache_parts(ctx, name), draw)
+    if svg is None:
         abort(404)
-    return Response(charts.to_svg(section.chart), mimetype="image/svg+xml")
+    return Response(svg, mimetype="image/svg+xml")
 
 
+@cache
 def _bundle_tag() -> str:
     """What the bundle's URL carries, so that a new vl-convert (new Vega) gets a new URL."""
     return f"{version('vl-convert-python')}-{charts.VEGA_LITE_VERSION}"

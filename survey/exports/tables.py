@@ -1,0 +1,279 @@
+"""The tables behind a report page, as downloads: tidy long CSV with a codebook, XLSX, JSON.
+
+`report_tables` asks `reports.results` for the same suppressed frames the page shows (same filters, same
+scope, one Disclosure, so every output agrees on what is withheld); the writers below turn frames into bytes.
+Withheld rows keep their keys and labels and carry no number in any format.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+
+from reports import results
+from reports.context import Survey
+from reports.sections import PageContext
+from survey.downloads import csv_text, spreadsheet_safe
+
+#: Table name -> (sheet title, what it holds).
+TABLES: dict[str, tuple[str, str]] = {
+    "responses": ("Responses", "Organisations invited and responses per cluster, and for all clusters together."),
+    "adoption": ("Adoption", "Adoption of each technology in the population shown (one cluster if one is chosen)."),
+    "adoption_by_cluster": ("Adoption by cluster", "Adoption of each technology in each cluster you may see."),
+    "challenges": ("Challenges", "Importance of the pandemic challenges (1 = not important … 5 = very important)."),
+}
+
+#: Key columns of every wide table, in order.
+KEYS = ["wave", "group_dimension", "group", "group_label", "item", "item_label", "suppressed"]
+
+#: Measure -> what it means (the codebook's wording). Per-answer shares are share_<answer code>.
+MEASURES: dict[str, str] = {
+    "invited": "Organisations of the cluster invited to the wave",
+    "responses": "Responses counted in the group",
+    "rate": "Response rate: responses / invited",
+    "group_n": "Responses in the group",
+    "n": "Answers to the item in the group (the denominator of every share)",
+    "share_using_or_planning": "(using + planning) / n",
+    "ci_using_low": "Wilson 95% interval of share_using, lower bound",
+    "ci_using_high": "Wilson 95% interval of share_using, upper bound",
+    "ci_using_or_planning_low": "Wilson 95% interval of share_using_or_planning, lower bound",
+    "ci_using_or_planning_high": "Wilson 95% interval of share_using_or_planning, upper bound",
+    "share_important": "Share rating the challenge 4 or 5",
+    "ci_important_low": "Wilson 95% interval of share_important, lower bound",
+    "ci_important_high": "Wilson 95% interval of share_important, upper bound",
+}
+
+COLUMNS_DOC: dict[str, str] = {
+    "table": "Which table the row belongs to (see the 'table' rows of this codebook)",
+    "wave": "Survey wave (slug)",
+    "group_dimension": "What the groups are (cluster, or empty for the whole population shown)",
+    "group": "The group's code or slug; 'all' for all clusters together, empty when there is no breakdown",
+    "group_label": "The group's name",
+    "item": "Technology or challenge code (empty for response counts)",
+    "item_label": "Technology or challenge name",
+    "measure": "What the value is (see the 'measure' rows of this codebook)",
+    "value": "The number; empty where the row is withheld",
+    "suppressed": "true when withheld: fewer than k responses, or withheld so that another cannot be derived",
+}
+
+
+@dataclass
+class ReportTables:
+    """Every table of one report view, plus what the About sheet and the brief say about it."""
+
+    survey: Survey
+    k: int
+    filters: dict[str, list[str]]
+    generated_at: datetime
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Responses and invitations for all clusters together (None where withheld).
+    total: dict[str, Any] = field(default_factory=dict)
+    wave_dates: tuple[str, str] = ("", "")
+
+
+def report_tables(ctx: PageContext, filters: dict[str, list[str]], generated_at: datetime,
+                  wave_dates: tuple[str, str] = ("", "")) -> ReportTables:
+    """The page's tables for the page's filters and the user's scope, suppressed exactly as on the page."""
+    disclosure = ctx.current()
+    adoption = results.adoption(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.cluster_filter), ctx.k, disclosure)
+    only = None if ctx.visible_clusters is None else tuple(sorted(ctx.visible_clusters))
+    by_cluster = results.adoption(ctx.conn, ctx.survey,
+                                  ctx.query(by="cluster", filters=ctx.page.filters, only=only), ctx.k, disclosure)
+    challenges = results.challenges(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.cluster_filter), ctx.k,
+                                    disclosure)
+    rates, total = results.response_rates(ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, disclosure)
+    wave = ctx.survey.slug
+    rate_rows = [{"wave": wave, "group_dimension": "cluster", "group": row["group_value"],
+                  "group_label": row["group_label"], "item": "", "item_label": "",
+                  "suppressed": bool(row["suppressed"]),
+                  "invited": row["invited"], "responses": row["responses"], "rate": row["rate"]}
+                 for row in rates.to_dict("records")]
+    rate_rows.append({"wave": wave, "group_dimension": "cluster", "group": "all", "group_label": "All clusters",
+                      "item": "", "item_label": "", "suppressed": bool(total["suppressed"]),
+                      "invited": total["invited"], "responses": total["responses"], "rate": total["rate"]})
+    tables = {
+        "responses": pd.DataFrame(rate_rows, columns=[*KEYS, "invited", "responses", "rate"]).astype(
+            {"invited": "Int64", "responses": "Int64", "rate": "Float64"}),
+        "adoption": _wide(adoption, None),
+        "adoption_by_cluster": _wide(by_cluster, "cluster"),
+        "challenges": _wide(challenges, None),
+    }
+    return ReportTables(ctx.survey, ctx.k, filters, generated_at, tables, total, wave_dates)
+
+
+def _wide(table: pd.DataFrame, dimension: str | None) -> pd.DataFrame:
+    """A results frame with the public key columns first and the numbers after (no database ids)."""
+    numbers = [c for c in table.columns if c not in {"wave_id", "wave_value", "wave_label", "group", "group_value",
+                                                     "group_label", "item", "item_label", "suppressed"}]
+    out = pd.DataFrame({
+        "wave": table["wave_value"],
+        "group_dimension": dimension or "",
+        "group": table["group_value"].fillna("") if dimension else "",
+        "group_label": table["group_label"].fillna("") if dimension else "",
+        "item": table["item"],
+        "item_label": table["item_label"],
+        "suppressed": table["suppressed"].astype(bool),
+    })
+    for column in numbers:
+        out[column] = table[column]
+    return out.reset_index(drop=True)
+
+
+def _number(value: Any) -> int | float | None:
+    """A plain Python number, or None for a missing one (NA, NaN)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def long_rows(report: ReportTables) -> Iterator[list[Any]]:
+    """Tidy long form: one row per table, wave, group, item and measure."""
+    for name, table in report.tables.items():
+        measures = [c for c in table.columns if c not in KEYS]
+        for row in table.to_dict("records"):
+            keys = [name, row["wave"], row["group_dimension"], row["group"], row["group_label"], row["item"],
+                    row["item_label"]]
+            for measure in measures:
+                value = None if row["suppressed"] else _number(row[measure])
+                yield [*keys, measure, value, "true" if row["suppressed"] else "false"]
+
+
+LONG_HEADER = ["table", "wave", "group_dimension", "group", "group_label", "item", "item_label", "measure", "value",
+               "suppressed"]
+
+
+def to_csv(report: ReportTables) -> bytes:
+    return csv_text(LONG_HEADER, long_rows(report)).encode("utf-8")
+
+
+def codebook_rows(report: ReportTables) -> list[list[str]]:
+    """What every column, table, measure and code in the downloads means."""
+    survey = report.survey
+    rows = [["column", name, text] for name, text in COLUMNS_DOC.items()]
+    rows += [["table", name, text] for name, (_, text) in TABLES.items()]
+    measures = dict(MEASURES)
+    for option in survey.adoption_scale:
+        measures.setdefault(str(option.key), f"Answers '{option.label}'")
+        measures.setdefault(f"share_{option.key}", f"Share answering '{option.label}' (of n)")
+    for option in survey.challenge_scale:
+        measures.setdefault(str(option.key), f"Answers '{option.label}' (challenges)")
+        measures.setdefault(f"share_{option.key}", f"Share answering '{option.label}' (of n)")
+    rows += [["measure", name, text] for name, text in measures.items()]
+    rows += [["technology", str(o.key), o.label] for o in survey.technologies]
+    rows += [["challenge", str(o.key), o.label] for o in survey.challenges]
+    rows += [["cluster", o.value, o.label] for o in _visible_clusters(report)]
+    return rows
+
+
+def _visible_clusters(report: ReportTables) -> Iterable[Any]:
+    shown = set(report.tables["responses"]["group"]) | set(report.tables["adoption_by_cluster"]["group"])
+    return [o for o in report.survey.options.get("cluster", ()) if o.value in shown]
+
+
+CODEBOOK_HEADER = ["kind", "code", "meaning"]
+
+
+def codebook_csv(report: ReportTables) -> bytes:
+    return csv_text(CODEBOOK_HEADER, codebook_rows(report)).encode("utf-8")
+
+
+def about_rows(report: ReportTables) -> list[tuple[str, Any]]:
+    """Method and metadata, for the XLSX About sheet and the JSON download."""
+    total = report.total
+    filters = "; ".join(f"{name}={','.join(values)}" for name, values in sorted(report.filters.items())) or "none"
+    return [
+        ("Survey", report.survey.title),
+        ("Wave", report.survey.slug),
+        ("Opens", report.wave_dates[0]),
+        ("Closes", report.wave_dates[1]),
+        ("Filters", filters),
+        ("Generated (UTC)", report.generated_at.strftime("%Y-%m-%d %H:%M")),
+        ("Organisations invited", total.get("invited")),
+        ("Responses", total.get("responses")),
+        ("Response rate", total.get("rate")),
+        ("Minimum cell size (k)", report.k),
+        ("Shares", "Answers / n, where n counts every answer to the item ('don't know' included)."),
+        ("Intervals", "Wilson score 95% intervals (z = 1.96)."),
+        ("Suppression", f"A group with fewer than {report.k} responses is withheld; while the withheld groups of a "
+                        f"breakdown hold fewer than {report.k} together, the next smallest group is withheld too "
+                        "(complementary suppression), so no withheld figure can be derived from the totals."),
+        ("Clusters", "An organisation in several clusters counts once in each; totals count it once."),
+    ]
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", str(spreadsheet_safe(value)))
+    if isinstance(value, bool):
+        return value
+    return _number(value)
+
+
+def _append(sheet, values: Iterable[Any]) -> None:
+    """A row whose text cells are stored as text, never as formulas, and whose numbers stay numbers."""
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(sheet, value=_xlsx_value(value))
+        if isinstance(cell.value, str):
+            cell.data_type = "s"  # openpyxl would take a leading "=" as a formula otherwise
+        cells.append(cell)
+    sheet.append(cells)
+
+
+def to_xlsx(report: ReportTables) -> bytes:
+    """A sheet per table (withheld rows: empty number cells), a Codebook sheet and an About sheet."""
+    book = Workbook(write_only=True)
+    for name, table in report.tables.items():
+        sheet = book.create_sheet(TABLES[name][0])
+        _append(sheet, list(table.columns))
+        for row in table.itertuples(index=False):
+            values = list(row)
+            if row.suppressed:
+                values = values[:len(KEYS)] + [None] * (len(values) - len(KEYS))
+            _append(sheet, values)
+    codebook = book.create_sheet("Codebook")
+    _append(codebook, CODEBOOK_HEADER)
+    for row in codebook_rows(report):
+        _append(codebook, row)
+    about = book.create_sheet("About")
+    _append(about, ["Item", "Value"])
+    for row in about_rows(report):
+        _append(about, row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def to_json(report: ReportTables) -> bytes:
+    """The tables as JSON records, withheld numbers as null."""
+    tables = {}
+    for name, table in report.tables.items():
+        records = []
+        for row in table.to_dict("records"):
+            out = {}
+            for key, value in row.items():
+                if key in KEYS:
+                    out[key] = bool(value) if key == "suppressed" else value
+                else:
+                    out[key] = None if row["suppressed"] else _number(value)
+            records.append(out)
+        tables[name] = records
+    document = {"survey": report.survey.slug, "title": report.survey.title, "min_cell": report.k,
+                "filters": report.filters, "generated_at": report.generated_at.isoformat(timespec="seconds"),
+                "about": {key: value for key, value in about_rows(report)}, "tables": tables}
+    return json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")

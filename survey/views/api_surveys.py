@@ -1,0 +1,216 @@
+"""The JSON API (version 1), beyond adoption: surveys, the questionnaire, challenges, response status per
+cluster, submitting answers with an invitation token, and the OpenAPI document (survey/openapi.py).
+
+Reading endpoints use personal API tokens (or a logged-in session) and the report pages' scope and suppression.
+`POST /surveys/<slug>/responses` is public at the access layer: its credential is the invitation token in the
+Authorization header, checked here; a session cookie or a personal API token alone never submits anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+
+from forms.questionnaire import questionnaire_form
+from reports import results
+from reports.aggregate import group_sizes, invitations_per_cluster, load_survey
+from reports.dimensions import InvalidQuery, parse_api_query
+from survey import clock
+from survey.access import allow, public, visible_cluster_ids
+from survey.extensions import db, limiter
+from survey.models import Role, Wave, WaveState
+from survey.openapi import SUBMISSION_SECTIONS, document
+from survey.operations.responses import LinkExpired, LinkNotFound, find_invitation, submit_response
+from survey.views.reports import READERS, refuse_hidden_clusters
+
+bp = Blueprint("api_surveys", __name__, url_prefix="/api/v1")
+
+
+@bp.errorhandler(HTTPException)
+def _json_error(error: HTTPException):
+    custom = error.description if error.description != type(error).description else None
+    response = jsonify({"error": custom or error.name, "status": error.code})
+    response.status_code = error.code or 500
+    return response
+
+
+def _wave_or_404(slug: str) -> Wave:
+    wave = db.session.scalars(select(Wave).filter_by(slug=slug)).one_or_none() if "\x00" not in slug else None
+    if wave is None or wave.state is WaveState.DRAFT:
+        abort(404, "no such survey")
+    return wave
+
+
+def _survey_json(wave: Wave) -> dict[str, Any]:
+    return {"slug": wave.slug, "title": wave.title, "state": wave.state.value,
+            "opens_on": wave.opens_on.isoformat() if wave.opens_on else None,
+            "closes_on": wave.closes_on.isoformat() if wave.closes_on else None,
+            "questionnaire": {"code": wave.questionnaire.code, "version": wave.questionnaire.version}}
+
+
+@bp.get("/openapi.json")
+@public
+def openapi():
+    return jsonify(document())
+
+
+@bp.get("/surveys")
+@allow(*READERS)
+def surveys():
+    """Survey waves that have been opened (drafts are not shown), newest first."""
+    waves = db.session.scalars(select(Wave).where(Wave.state != WaveState.DRAFT).order_by(Wave.id.desc())).all()
+    return jsonify({"surveys": [_survey_json(wave) for wave in waves]})
+
+
+@bp.get("/surveys/<slug>")
+@allow(*READERS)
+def survey(slug: str):
+    return jsonify(_survey_json(_wave_or_404(slug)))
+
+
+@bp.get("/surveys/<slug>/questionnaire")
+@allow(*READERS)
+def questionnaire(slug: str):
+    """The questionnaire document of the wave: sections, items, codes and answer codes."""
+    wave = _wave_or_404(slug)
+    return jsonify({"survey": wave.slug, "document": wave.questionnaire.document})
+
+
+@bp.get("/surveys/<slug>/challenges")
+@allow(*READERS)
+def challenges(slug: str):
+    """The pandemic challenges by importance, with the same `by` and filters as adoption."""
+    conn = db.session.connection()
+    _wave_or_404(slug)
+    report = load_survey(conn, slug)
+    if report is None:
+        abort(404, "no such survey")
+    visible = visible_cluster_ids()
+    refuse_hidden_clusters(report, visible)
+    try:
+        query = parse_api_query(request.args.to_dict(flat=False), report, visible)
+    except InvalidQuery as error:
+        return jsonify({"error": error.message, "parameter": error.parameter, "allowed": error.allowed}), 400
+    k = current_app.config["MIN_CELL_SIZE"]
+    table = results.challenges(conn, report, query, k)
+    codes = [str(option.key) for option in report.challenge_scale]
+    rows = []
+    for row in table.to_dict("records"):
+        withheld = bool(row["suppressed"])
+        out: dict[str, Any] = {"challenge": row["item"]}
+        if query.by is not None:
+            out[query.by] = row["group_value"]
+        out["n"] = None if withheld else int(row["n"])
+        out["counts"] = None if withheld else {code: int(row[code]) for code in codes}
+        out["share_important"] = None if withheld else round(float(row["share_important"]), 4)
+        out["ci_important"] = None if withheld else [round(float(row["ci_important_low"]), 4),
+                                                     round(float(row["ci_important_high"]), 4)]
+        out["suppressed"] = withheld
+        rows.append(out)
+    return jsonify({"survey": report.slug, "min_cell": k, "by": query.by, "rows": rows})
+
+
+@bp.get("/surveys/<slug>/status")
+@allow(Role.MANAGER, Role.ADMIN)
+def status(slug: str):
+    """Invitations and responses per cluster, for running the survey: managers their clusters, admins all."""
+    wave = _wave_or_404(slug)
+    if request.args:
+        abort(400, "this endpoint takes no parameters")
+    conn = db.session.connection()
+    invited, invited_total = invitations_per_cluster(conn, wave.id)
+    sizes = group_sizes(conn, (wave.id,), (), "cluster")
+    answered = {int(row.group): int(row.n) for row in sizes.itertuples()}
+    total = int(group_sizes(conn, (wave.id,))["n"].sum())
+    visible = visible_cluster_ids()
+    report = load_survey(conn, slug)
+    clusters = []
+    for option in report.options.get("cluster", ()) if report else ():
+        cluster_id = int(option.key)
+        if visible is not None and cluster_id not in visible:
+            continue
+        if not invited.get(cluster_id) and not answered.get(cluster_id):
+            continue
+        clusters.append({"cluster": option.value, "name": option.label, "invited": invited.get(cluster_id, 0),
+                         "responses": answered.get(cluster_id, 0)})
+    body: dict[str, Any] = {"survey": wave.slug, "state": wave.state.value, "clusters": clusters}
+    if visible is None:
+        body["total"] = {"invited": invited_total, "responses": total}
+    return jsonify(body)
+
+
+def _submit_limit() -> str:
+    return current_app.config.get("API_SUBMIT_RATE_LIMIT", "30 per minute")
+
+
+def _bad_request(message: str):
+    return jsonify({"error": message, "status": 400}), 400
+
+
+def _formdata(body: Any, questionnaire) -> tuple[MultiDict | None, dict[str, list[str]], str | None]:
+    """The JSON body as the questionnaire form's data: (form data, per-field errors, malformed-body message)."""
+    if not isinstance(body, dict):
+        return None, {}, "the body must be a JSON object"
+    unknown = set(body) - set(SUBMISSION_SECTIONS)
+    if unknown:
+        return None, {}, f"unknown sections: {', '.join(sorted(map(str, unknown)))[:200]}"
+    data: MultiDict = MultiDict()
+    errors: dict[str, list[str]] = {}
+    for section_code, section_body in body.items():
+        if not isinstance(section_body, dict):
+            return None, {}, f"{section_code}: must be an object of item codes"
+        section = questionnaire.section(SUBMISSION_SECTIONS[section_code])
+        codes = {item.code for item in section.items}
+        for code, value in section_body.items():
+            if code not in codes:
+                errors[f"{section_code}.{code}"[:100]] = ["not an item of this section"]
+                continue
+            values = value if isinstance(value, list) else [value]
+            for one in values:
+                if isinstance(one, bool) or not isinstance(one, str | int | float | type(None)):
+                    return None, {}, f"{section_code}.{code}: answers are codes, numbers or text"
+                if one is not None:
+                    data.add(code, str(one))
+    return data, errors, None
+
+
+@bp.post("/surveys/<slug>/responses")
+@public
+@limiter.limit(_submit_limit)
+def submit(slug: str):
+    """Submit an organisation's answers with its invitation token: the same checks as the questionnaire form."""
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        response = jsonify({"error": "send the invitation token as Authorization: Bearer <token>", "status": 401})
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="responses"'
+        return response
+    try:
+        invitation = find_invitation(token if len(token) <= 200 else "", clock.today())
+    except LinkNotFound:
+        abort(404, "unknown invitation token")
+    except LinkExpired:
+        abort(410, "this invitation no longer accepts answers")
+    if invitation.wave.slug != slug:
+        abort(404, "unknown invitation token")
+    questionnaire = invitation.wave.questionnaire.parsed
+    data, errors, malformed = _formdata(request.get_json(silent=True), questionnaire)
+    if malformed:
+        return _bad_request(malformed)
+    form = questionnaire_form(questionnaire)(formdata=data, meta={"csrf": False})
+    form.submitting = True
+    if not form.validate() or errors:
+        section_of = {item.code: item.section for item in questionnaire.items.values()}
+        for code, messages in form.errors.items():
+            errors[f"{section_of.get(code, code)}.{code}"] = [str(message) for message in messages]
+        return jsonify({"error": "some answers are missing or not valid", "status": 422, "errors": errors}), 422
+    response, created = submit_response(invitation, form.values(), clock.now())
+    db.session.commit()
+    body = {"survey": slug, "status": "created" if created else "replaced",
+            "submitted_at": response.updated_at.isoformat(timespec="seconds")}
+    return jsonify(body), 201 if created else 200

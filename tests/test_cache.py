@@ -1,0 +1,125 @@
+"""The report cache (survey/cache.py): repeated reports come from it, and it is never stale.
+
+Each test runs with the in-process store, and with Redis when TEST_REDIS_URL is set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+
+import reports.results
+import survey.views.reports
+from survey.cache import ReportCache
+from survey.extensions import db
+from tests.conftest import complete_answers, csrf_token
+from tests.reports_data import populate
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+STORES = [
+    pytest.param("memory://", id="memory"),
+    pytest.param(REDIS_URL, id="redis", marks=pytest.mark.skipif(not REDIS_URL, reason="set TEST_REDIS_URL")),
+]
+
+
+@pytest.fixture(params=STORES)
+def cache(request, app):
+    prefix = f"survey-test-cache-{uuid.uuid4().hex[:12]}"
+    cache = ReportCache(request.param, prefix=prefix, secret=app.config["SECRET_KEY"])
+    app.extensions["report_cache"] = cache
+    yield cache
+    if request.param != "memory://":
+        for key in cache.store.scan_iter(f"{prefix}:*"):
+            cache.store.delete(key)
+        cache.store.close()
+
+
+@pytest.fixture
+def scenario(make_cluster, make_invited, open_wave):
+    return populate(make_cluster, make_invited, open_wave)
+
+
+@pytest.fixture
+def policymaker(quick_client_for, make_user):
+    return quick_client_for(make_user("policy@example.org", "policymaker"))
+
+
+def _total(client, slug: str = "wave-2021") -> list[dict]:
+    response = client.get(f"/api/v1/surveys/{slug}/adoption")
+    assert response.status_code == 200
+    return response.get_json()["rows"]
+
+
+def _main(html: bytes) -> str:
+    text = html.decode()
+    return text[text.index("<main"):text.index("</main>")]
+
+
+def _refuse_to_compute(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed again instead of coming from the cache")
+
+    monkeypatch.setattr(reports.results, "adoption", refuse)
+    monkeypatch.setattr(survey.views.reports, "build_sections", refuse)
+
+
+def test_repeated_reports_come_from_the_cache(cache, scenario, policymaker, monkeypatch):
+    rows = _total(policymaker)
+    page = policymaker.get("/reports/wave-2021?measure=using_or_planning")
+    assert page.status_code == 200
+    _refuse_to_compute(monkeypatch)
+    assert _total(policymaker) == rows
+    again = policymaker.get("/reports/wave-2021?measure=using_or_planning")
+    assert again.status_code == 200
+    assert _main(again.data) == _main(page.data)
+    # The page around the cached part is still the reader's own (their CSRF token for logging out).
+    assert 'name="csrf_token"' in again.data.decode()
+
+
+def test_a_submission_is_counted_at_once(cache, scenario, policymaker, make_invited, client):
+    before = {row["technology"]: row for row in _total(policymaker)}
+    invited = make_invited(clusters=[scenario.clusters["alpha"]])
+    form = client.get(invited.url)
+    questionnaire = scenario.wave.questionnaire.parsed
+    data = {**complete_answers(questionnaire), "csrf_token": csrf_token(form.data.decode()), "action": "submit"}
+    assert client.post(invited.url, data=data).status_code == 303
+    after = {row["technology"]: row for row in _total(policymaker)}
+    assert all(after[tech]["n"] == before[tech]["n"] + 1 for tech in before)
+    page = policymaker.get("/reports/wave-2021").data.decode()
+    total = before[next(iter(before))]["n"] + 1
+    assert re.search(rf"<td class=\"num\">{total}</td>", page), "the response rate table counts the new response"
+
+
+def test_renaming_a_cluster_shows_at_once(cache, scenario, policymaker):
+    assert "Alpha Cluster" in policymaker.get("/reports/wave-2021").data.decode()
+    scenario.clusters["alpha"].name = "Renamed Alpha"
+    db.session.commit()
+    page = policymaker.get("/reports/wave-2021").data.decode()
+    assert "Renamed Alpha" in page and "Alpha Cluster" not in page
+
+
+def test_a_manager_never_gets_a_policymakers_entry(cache, scenario, policymaker, quick_client_for, make_user):
+    everyone = policymaker.get("/api/v1/surveys/wave-2021/adoption?by=cluster").get_json()["rows"]
+    assert {row["cluster"] for row in everyone} == {"alpha", "beta", "gamma", "delta"}
+    manager = quick_client_for(make_user("m@example.org", "manager", clusters=[scenario.clusters["beta"]]))
+    own = manager.get("/api/v1/surveys/wave-2021/adoption?by=cluster").get_json()["rows"]
+    assert {row["cluster"] for row in own} == {"beta"}
+    page = manager.get("/reports/wave-2021").data.decode()
+    assert "Beta Cluster" in page and "Alpha Cluster" not in page
+
+
+def test_an_entry_not_signed_by_the_app_is_ignored(app):
+    cache = ReportCache("memory://", secret="one")
+    key, _ = cache.lookup("api", [1], ("x",))
+    cache.store.set(key, ReportCache("memory://", secret="another")._dump(("planted",)))
+    assert cache.get_or_compute("api", [1], ("x",), lambda: "computed") == "computed"
+
+
+def test_reports_still_work_when_redis_is_down(app, caplog):
+    cache = ReportCache("redis://127.0.0.1:1/0", secret="s")
+    assert cache.get_or_compute("api", [1], ("x",), lambda: "computed") == "computed"
+    cache.bump([1])  # logged, not raised
+    assert "report cache unavailable" in caplog.text
