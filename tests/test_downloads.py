@@ -250,3 +250,31 @@ def test_the_full_response_export_is_for_admins_pseudonymous_and_safe(app, clien
     first = next(row for row in rows if row["response"] == str(typed.id))
     assert first["comments"] == "'" + PAYLOADS[0] and first["region"] == "'-2+3"
     assert db.session.scalars(select(DownloadLog.what)).all() == ["responses.csv", "responses.csv"]
+
+
+def test_contact_emails_reach_no_report_download_or_api_answer(scenario, clients):
+    """Issue 4: contact persons' e-mails appear in no report, no policymaker download, no API answer."""
+    from survey.models import Organisation
+    from survey.operations.setup import add_contact
+
+    organisations = db.session.scalars(select(Organisation)).all()
+    addresses = [f"person{index}@members.example" for index in range(len(organisations))]
+    for organisation, address in zip(organisations, addresses, strict=True):
+        add_contact(organisation, address, "Contact Person")
+    db.session.commit()
+
+    policymaker = clients["policymaker"]
+    bodies = [
+        policymaker.get("/reports/wave-2021").get_data(),
+        policymaker.get("/api/v1/surveys/wave-2021/adoption", query_string={"by": "cluster"}).get_data(),
+        _get(policymaker, "/reports/wave-2021/adoption.csv", "csv"),
+        _get(policymaker, "/reports/wave-2021/adoption.json", "json"),
+    ]
+    workbook = load_workbook(io.BytesIO(_get(policymaker, "/reports/wave-2021/adoption.xlsx", "xlsx")))
+    bodies.append(" ".join(str(cell.value) for sheet in workbook for row in sheet.iter_rows() for cell in row
+                           if cell.value is not None).encode())
+    brief = PdfReader(io.BytesIO(_get(policymaker, "/reports/wave-2021/brief.pdf", "pdf")))
+    bodies.append(" ".join(page.extract_text() for page in brief.pages).encode())
+    assert len(bodies) == 6 and all(bodies)
+    for body in bodies:
+        assert b"@members.example" not in body and b"Contact Person" not in body
