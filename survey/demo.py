@@ -194,6 +194,19 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
     db.session.flush()
     apply_counts(db.session, tallies)
 
+    # Some members are invited and never answer, so that response rates look like a real survey's.
+    for index in range(responses // 5):
+        home = clusters[index % len(clusters)]
+        org_type = _pick(rng, TYPES)
+        silent = Organisation(name=f"{rng.choice(NAME_PARTS[0])} {rng.choice(NAME_PARTS[1])} S{index + 1}",
+                              country=home.country, org_type=org_type, size_class=_pick(rng, SIZES_BY_TYPE[org_type]),
+                              ecosystem=home.ecosystem, clusters=[home])
+        db.session.add(silent)
+        for target in (wave, previous):
+            db.session.add(Invitation(wave=target, organisation=silent, token_hash=hash_token(new_token()),
+                                      created_at=now))
+    db.session.flush()
+
     demo_org = Organisation(name=DEMO_ORGANISATION, country=clusters[0].country, org_type="sme",
                             size_class="small", ecosystem=clusters[0].ecosystem, clusters=[clusters[0]])
     db.session.add(demo_org)
