@@ -22,13 +22,22 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from survey import access, auth, cache, cli, database, errors, routing, security, weblog
+    from survey import (
+        access,
+        auth,
+        cache,
+        cli,
+        database,  # noqa: F401  (registers the SQLite connection settings)
+        errors,
+        routing,
+        security,
+        weblog,
+    )
     from survey.extensions import babel, csrf, db, limiter, migrate
     from survey.views import admin, api, api_surveys, downloads, health, managers, reports, respondents
     from survey.views import auth as auth_views
 
     db.init_app(app)
-    database.init_app(app)
     cache.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     babel.init_app(app)

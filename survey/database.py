@@ -1,10 +1,12 @@
-"""Database connection settings that SQLAlchemy does not make by itself."""
+"""Database connection settings that SQLAlchemy does not make by itself.
+
+Importing this module is enough: the listener applies to every engine the app creates.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 
-from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -23,7 +25,3 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def init_app(app: Flask) -> None:
-    """Nothing per app yet: the listener above applies to every engine."""
