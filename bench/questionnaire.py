@@ -3,7 +3,8 @@
     python -m bench.questionnaire [--repeat 200] [--json out.json]
 
 Serves GET /r/<token> from a throw-away SQLite database through the Flask test client (no network): the time
-is the server's, medians over `repeat` calls after a few warm-up calls.
+is the server's, medians over `repeat` calls after a few warm-up calls. The load average at the end is printed too:
+on a shared machine, only figures taken under similar load compare.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def measure(repeat: int) -> dict[str, object]:
             db.engine.dispose()
         return {"html_bytes": len(html), "css_bytes": css, "total_kb": (len(html) + css) / 1000,
                 "scripts": len(re.findall(rb"<script", html)), "median_ms": statistics.median(times),
-                "p90_ms": sorted(times)[int(len(times) * 0.9)]}
+                "p90_ms": sorted(times)[int(len(times) * 0.9)], "load_average_1min": os.getloadavg()[0]}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -1,9 +1,12 @@
-"""The questionnaire as a WTForms form class, built from a questionnaire document (one class per version)."""
+"""The questionnaire as a WTForms form class, built from a questionnaire document (one class per version),
+and the questionnaire's texts in the page's language, for the template that renders the form."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -17,15 +20,49 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional, Regexp
+from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
 
 from forms.validators import Exclusive, NoControlCharacters, RequiredToSubmit
-from survey.questionnaire import Item, Questionnaire, country_choices
+from survey.questionnaire import Choice, Item, Questionnaire, Section, country_choices
+
+#: The empty first option of a drop-down list.
+_CHOOSE = _l("Choose…")
+
+
+def _codes(field: SelectField | SelectMultipleField) -> set[Any]:
+    return {field.coerce(choice.value if isinstance(choice, SelectChoice) else choice[0]) for choice in field.choices}
+
+
+class CodeSelectField(SelectField):
+    """A drop-down list whose answer is checked against a set of its codes. WTForms walks every choice,
+    translating its label on the way, which for the country list cost more than the rest of a submission's
+    validation (bench/load.py); the rule and the message are WTForms' own."""
+
+    def pre_validate(self, form: Any) -> None:
+        if not self.process_errors and self.validate_choice and self.data not in _codes(self):
+            raise ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
+
+
+class CodeRadioField(RadioField):
+    """Radio buttons, checked as CodeSelectField is."""
+
+    pre_validate = CodeSelectField.pre_validate
 
 
 class MultiCheckboxField(SelectMultipleField):
+    """Tick all that apply, checked against a set of codes as CodeSelectField is, with WTForms' message."""
+
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors or not self.validate_choice or not self.data:
+            return
+        unacceptable = sorted({str(data) for data in self.data} - {str(code) for code in _codes(self)})
+        if unacceptable:
+            message = self.ngettext("'%(value)s' is not a valid choice for this field.",
+                                    "'%(value)s' are not valid choices for this field.", len(unacceptable))
+            raise ValidationError(message % {"value": "', '".join(unacceptable)})
 
 
 def _strip(value: Any) -> Any:
@@ -50,6 +87,14 @@ class QuestionnaireForm(FlaskForm):
             result[code] = list(data or []) if isinstance(self[code], SelectMultipleField) else _empty_to_none(data)
         return result
 
+    def chosen(self, code: str) -> tuple[Any, ...]:
+        """The answer codes shown ticked or selected, by WTForms' own rule: a code equal to the field's data, or for
+        tick-all-that-apply one in its list. (The template writes the options itself; WTForms' widgets were slow.)"""
+        field = self[code]
+        if isinstance(field, SelectMultipleField):
+            return tuple(field.data or ())
+        return (field.data,)
+
     @property
     def csrf_failed(self) -> bool:
         return "csrf_token" in self.errors
@@ -61,12 +106,12 @@ def _field(item: Item) -> Field:
     label = _l(item.label)
     description = _l(item.help) if item.help else ""
     if item.type == "choice":
-        return RadioField(label, choices=choices, validators=[*required, Optional()], description=description)
+        return CodeRadioField(label, choices=choices, validators=[*required, Optional()], description=description)
     if item.type in {"select", "country"}:
         options = [SelectChoice(*pair) for pair in country_choices()] if item.type == "country" else choices
-        return SelectField(
+        return CodeSelectField(
             label,
-            choices=[SelectChoice("", _l("Choose…")), *options],
+            choices=[SelectChoice("", _CHOOSE), *options],
             validators=[*required, Optional()],
             description=description,
         )
@@ -109,3 +154,55 @@ def questionnaire_form(questionnaire: Questionnaire) -> type[QuestionnaireForm]:
         name = f"Questionnaire_{questionnaire.code}_v{questionnaire.version}"
         _FORM_CLASSES[key] = type(name, (QuestionnaireForm,), attributes)
     return _FORM_CLASSES[key]
+
+
+def _text(message: str) -> str:
+    # A plain string, so that Jinja escapes it: flask-babel's lazy strings, like the result of the template's
+    # `_()`, count as safe markup and would reach the page unescaped. (gettext("") is the catalogue's header.)
+    return gettext(message) if message else ""
+
+
+def _choices(choices: tuple[Choice, ...]) -> tuple[Choice, ...]:
+    return tuple(Choice(c.code, _text(c.label) or c.code) for c in choices)
+
+
+def _display_item(item: Item) -> Item:
+    if item.type == "country":
+        choices = (Choice("", str(_CHOOSE)), *(Choice(code, name) for code, name in country_choices()))
+    elif item.type == "select":
+        choices = (Choice("", str(_CHOOSE)), *_choices(item.choices))
+    else:
+        choices = _choices(item.choices)
+    return replace(item, label=_text(item.label), help=_text(item.help), choices=choices)
+
+
+def _display_section(section: Section) -> Section:
+    return replace(
+        section,
+        title=_text(section.title),
+        question=_text(section.question),
+        help=_text(section.help),
+        scale=_choices(section.scale),
+        items=tuple(_display_item(item) for item in section.items),
+    )
+
+
+_DISPLAYED: dict[tuple[str, int, str], Questionnaire] = {}
+
+
+def displayed_questionnaire(questionnaire: Questionnaire) -> Questionnaire:
+    """The questionnaire with its texts in the request's language, as the page shows them (built once per version
+    and language, since translating ~400 texts on every request took a fair share of the page's time).
+
+    Drop-down items list their options as the form offers them, the empty "Choose…" first; a country item lists
+    the countries. Everything else (codes, types, limits) is the questionnaire's own.
+    """
+    key = (questionnaire.code, questionnaire.version, str(get_locale()))
+    if key not in _DISPLAYED:
+        _DISPLAYED[key] = replace(
+            questionnaire,
+            title=_text(questionnaire.title),
+            intro=_text(questionnaire.intro),
+            sections=tuple(_display_section(section) for section in questionnaire.sections),
+        )
+    return _DISPLAYED[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import html as html_lib
 import re
 from datetime import timedelta
@@ -12,6 +13,8 @@ from survey import clock
 from survey.extensions import db
 from survey.models import Draft, Response, Tally
 from survey.models.tallies import RESPONSES_ITEM
+from survey.operations.setup import create_wave, load_questionnaire
+from survey.questionnaire import default_document
 from tests.conftest import complete_answers, csrf_token
 
 
@@ -35,6 +38,12 @@ def _total(item: str, answer: str) -> int:
         select(func.coalesce(func.sum(Tally.n), 0)).where(Tally.grain == "total", Tally.item == item,
                                                           Tally.answer == answer)
     )
+
+
+def _selected(html: str, name: str) -> list[str]:
+    """Values of the selected options of the drop-down list called `name`."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    return re.findall(r'<option selected value="([^"]*)"', select.group(1))
 
 
 def _checked(html: str, name: str) -> list[str]:
@@ -175,6 +184,62 @@ def test_forged_csrf_token_gets_the_form_back_and_stores_nothing(client, invited
     assert "could not be saved" in html
     assert "Typed before the error" in html and _checked(html, "cloud") == [data["cloud"]]
     assert _responses() == 0
+
+
+def test_every_kind_of_answer_is_kept_when_one_is_refused(client, invited):
+    questionnaire = _questionnaire(invited)
+    data = complete_answers(questionnaire, country="BE", ecosystem="health", org_type="university", ai="planning",
+                            value_chain_changes=["new_suppliers", "reshoring"], employees_now="12",
+                            comments='Line one\r\n<b>"Quoted" & kept</b>')
+    del data["cloud"]
+    html = _post(client, invited, data).get_data(as_text=True)
+    assert _selected(html, "country") == ["BE"] and _selected(html, "ecosystem") == ["health"]
+    assert _checked(html, "org_type") == ["university"] and _checked(html, "ai") == ["planning"]
+    assert _checked(html, "value_chain_changes") == ["new_suppliers", "reshoring"]
+    assert _checked(html, "cloud") == []
+    assert re.search(r'<input[^>]*name="employees_now"[^>]*value="12"', html)
+    assert "Line one\r\n&lt;b&gt;&#34;Quoted&#34; &amp; kept&lt;/b&gt;</textarea>" in html
+
+
+def test_errors_are_tied_to_their_fields(client, invited):
+    data = complete_answers(_questionnaire(invited), employees_now="many")
+    del data["cloud"], data["ecosystem"]
+    html = _post(client, invited, data).get_data(as_text=True)
+    cloud = re.search(r'<fieldset[^>]*id="cloud"[^>]*>.*?</fieldset>', html, re.S).group(0)
+    assert 'aria-describedby="cloud-help cloud-error"' in cloud and 'id="cloud-error"' in cloud
+    assert all('aria-invalid="true"' in tag for tag in re.findall(r"<input[^>]*>", cloud))
+    assert 'aria-describedby="ecosystem-error" aria-invalid="true" id="ecosystem"' in html
+    assert re.search(r'<input aria-describedby="employees_now-error" aria-invalid="true"[^>]*id="employees_now"', html)
+    ai = re.search(r'<fieldset[^>]*id="ai"[^>]*>', html).group(0)
+    assert 'aria-describedby="ai-help"' in ai  # answered: its hint only, no error
+
+
+def test_questionnaire_texts_are_escaped(client, make_invited):
+    """Questionnaire texts are data: markup in them is shown as text, never obeyed."""
+    document = copy.deepcopy(default_document())
+    document["version"] += 100
+    markup = '<img src=x onerror="alert(1)">'
+    document["title"] += markup
+    for section in document["sections"]:
+        section["title"] += markup
+        for choice in section.get("scale") or []:
+            choice["label"] += markup
+        for item in section["items"]:
+            item["label"] += markup
+            item["help"] = item.get("help", "") + markup
+            for choice in item.get("choices") or []:
+                choice["label"] += markup
+    today = clock.today()
+    wave = create_wave("marked-up", "Marked up", load_questionnaire(document), today, today + timedelta(days=9))
+    wave.open(clock.now())
+    invited = make_invited(wave=wave)
+
+    page = client.get(invited.url).get_data(as_text=True)
+    refused = _post(client, invited, {"employees_now": "many"}, action="save").get_data(as_text=True)
+    for html in (page, refused):
+        assert "<img" not in html
+        assert '&lt;img src=x onerror=&#34;alert(1)&#34;&gt;' in html
+    assert 'href="#employees_now">Persons employed now&lt;img' in refused  # the error summary too
 
 
 def test_bad_numbers_are_refused_with_the_typed_value_kept(client, invited):

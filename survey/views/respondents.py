@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from forms.questionnaire import questionnaire_form
+from forms.questionnaire import displayed_questionnaire, questionnaire_form
 from survey import clock
 from survey.extensions import db
 from survey.operations.responses import (
@@ -42,7 +42,7 @@ def questionnaire(token: str):
         return render_template(
             "respond/questionnaire.html",
             form=form,
-            questionnaire=questionnaire,
+            questionnaire=displayed_questionnaire(questionnaire),
             invitation=invitation,
             source=source,
             saved=request.args.get("saved") == "1",
@@ -56,7 +56,7 @@ def questionnaire(token: str):
             render_template(
                 "respond/questionnaire.html",
                 form=form,
-                questionnaire=questionnaire,
+                questionnaire=displayed_questionnaire(questionnaire),
                 invitation=invitation,
                 source="form",
                 saved=False,
