@@ -2,7 +2,8 @@
 
 POST /bare/<organisation_id> with the profile fields, `clusters` (ids, comma-separated) and `answers` (the JSON
 the real app stores) inserts the response, its clusters and its tally increments in one transaction, through
-the same driver (psycopg 3 via a SQLAlchemy Core engine with the same pool) and the same upsert as the app. No
+the same driver (psycopg 3 via a SQLAlchemy engine with the same pool) and the same tally upsert as the app
+(`survey.tallying.apply_counts`). No
 sessions, CSRF, invitation lookup, validation or ORM: what remains is the cost of the rows themselves.
 
     DATABASE_URL=postgresql+psycopg://… gunicorn -c gunicorn.conf.py 'bench.bare_app:create_app()'
@@ -16,13 +17,12 @@ from datetime import UTC, datetime
 
 from flask import Flask, request
 from sqlalchemy import create_engine, insert
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
 
 from survey.models import Response
 from survey.models.responses import response_cluster
-from survey.models.tallies import Tally
 from survey.questionnaire import default_document, parse
-from survey.tallying import KEY_COLUMNS, response_counts
+from survey.tallying import apply_counts, response_counts
 
 QUESTIONNAIRE = parse(default_document())
 PROFILE = ("country", "org_type", "size_class", "ecosystem")
@@ -41,15 +41,12 @@ def create_app() -> Flask:
         wave_id = int(form["wave_id"])
         now = datetime.now(UTC).replace(tzinfo=None)
         counts = response_counts(QUESTIONNAIRE, wave_id, profile, clusters, answers)
-        rows = [dict(zip(KEY_COLUMNS, key, strict=True), n=n) for key, n in sorted(counts.items())]
-        upsert = postgresql.insert(Tally)
-        upsert = upsert.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_={"n": Tally.n + upsert.excluded.n})
-        with engine.begin() as conn:
-            response_id = conn.execute(insert(Response).values(
+        with Session(engine) as session, session.begin():
+            response_id = session.execute(insert(Response).values(
                 wave_id=wave_id, organisation_id=organisation_id, region=None, answers=answers, submitted_at=now,
                 updated_at=now, **profile).returning(Response.id)).scalar_one()
-            conn.execute(insert(response_cluster), [{"response_id": response_id, "cluster_id": c} for c in clusters])
-            conn.execute(upsert, rows)
+            session.execute(insert(response_cluster), [{"response_id": response_id, "cluster_id": c} for c in clusters])
+            apply_counts(session, counts)
         return "", 201
 
     return app

@@ -15,6 +15,11 @@ Counted after every round: responses stored against requests answered 303/201 (n
 stored - answered is at most the requests in flight when wrk stopped), no organisation with two responses, and
 the tally's response count equal to the responses stored (no double counting).
 
+Two kinds of rounds: back to back (each of the 32 connections submits again as soon as it has its answer: the
+sustained rate, where latency is the queue, 32 / rate by Little's law) and paced (each connection is a
+respondent who waits about --pause-ms, 1 s by default, between submissions: about 30 submissions a second,
+a million responses in nine hours; the latency a respondent sees when the service is busy but not saturated).
+
     python -m bench.load                         # 3 rounds of 10 s each
     python -m bench.load --rounds 1 --duration 5 --json out.json
 """
@@ -165,7 +170,7 @@ def _split(lines: list[str], folder: Path, kind: str) -> list[Path]:
     return files
 
 
-RUNS_PER_KIND = 4  # set from --rounds in main (one warm-up run + rounds)
+RUNS_PER_KIND = 7  # set from --rounds in main (one warm-up run + rounds back to back + paced rounds)
 
 
 def start_server(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -200,13 +205,18 @@ def stop_server(server: subprocess.Popen) -> None:
             server.wait()
 
 
-def run_wrk(wrk: str, port: int, triples: Path, duration: int) -> dict:
-    """One wrk run; also how much CPU wrk itself used (it shares the 2 cores with the server)."""
+def run_wrk(wrk: str, port: int, triples: Path, duration: int, connections: int = CONNECTIONS,
+            pause_ms: int = 0) -> dict:
+    """One wrk run; also how much CPU wrk itself used (it shares the 2 cores with the server).
+
+    With `pause_ms`, each connection waits about that long between its submissions (see bench/submit.lua).
+    """
     started = time.monotonic()
     process = subprocess.Popen(
-        [wrk, f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "10s", "-s",
+        [wrk, f"-t{WRK_THREADS}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s",
          str(Path(__file__).with_name("submit.lua")), f"http://127.0.0.1:{port}"],
-        env={**os.environ, "TRIPLES": str(triples), "THREADS": str(WRK_THREADS)}, stdout=subprocess.PIPE, text=True)
+        env={**os.environ, "TRIPLES": str(triples), "THREADS": str(WRK_THREADS), "PAUSE_MS": str(pause_ms)},
+        stdout=subprocess.PIPE, text=True)
     out, _ = process.communicate()
     wall = time.monotonic() - started
     line = next((line for line in out.splitlines() if line.startswith("RESULT ")), None)
@@ -242,6 +252,13 @@ def settled_counts(url: str) -> dict[str, int]:
         previous = current
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -257,9 +274,12 @@ def main() -> None:
                         help="submissions prepared per second of each run (must exceed the fastest rate)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--connections", type=int, default=CONNECTIONS, help="concurrent respondents")
+    parser.add_argument("--pause-ms", type=int, default=1000,
+                        help="in the paced rounds, how long each respondent waits between submissions (mean)")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
-    RUNS_PER_KIND = args.rounds + 1
+    RUNS_PER_KIND = 2 * args.rounds + 1
     wrk = ensure_wrk()
     secret_key = secrets.token_urlsafe(48)
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -279,13 +299,18 @@ def main() -> None:
             for port, server in zip((FULL_PORT, BARE_PORT), servers, strict=True):
                 wait_ready(port, server)
             ports = {"full": FULL_PORT, "bare": BARE_PORT}
-            runs: dict[str, list[dict]] = {"full": [], "bare": []}
-            for round_ in range(RUNS_PER_KIND):
-                order = ("full", "bare") if round_ % 2 == 0 else ("bare", "full")
-                for kind in order:
+            runs: dict[str, list[dict]] = {"full": [], "bare": [], "full paced": [], "bare paced": []}
+            # A warm-up run of each, then rounds back to back, then rounds with respondents pausing; the kinds
+            # alternate which goes first, so neither always meets a warmer database.
+            plan = [("warm-up", 0)] + [(f"round {n}", 0) for n in range(1, args.rounds + 1)] + [
+                (f"paced {n}", args.pause_ms) for n in range(1, args.rounds + 1)]
+            for index, (label, pause_ms) in enumerate(plan):
+                for kind in ("full", "bare") if index % 2 == 0 else ("bare", "full"):
                     before = counts(url)
-                    cpu_before = children_cpu()
-                    result = run_wrk(wrk, ports[kind], files[kind][round_], args.duration)
+                    cpu_before, ticks_before = children_cpu(), machine_ticks()
+                    result = run_wrk(wrk, ports[kind], files[kind][index], args.duration, args.connections, pause_ms)
+                    busy, total = (now - then for now, then in zip(machine_ticks(), ticks_before, strict=True))
+                    result["machine_busy"] = busy / total
                     after = settled_counts(url)  # requests in flight when wrk stopped finish first
                     result["wrk_cpu_share"] = (children_cpu() - cpu_before) / result["wall_s"] / (os.cpu_count() or 1)
                     result["stored"] = after["responses"] - before["responses"]
@@ -293,13 +318,12 @@ def main() -> None:
                     result["unanswered"] = result["stored"] - result["succeeded"]
                     result["doubles"] = after["doubles"]
                     result["tally_mismatch"] = after["tallied"] - after["responses"]
-                    label = "warm-up" if round_ == 0 else f"round {round_}"
                     print(f"{label:<8} {kind}: {result['rate']:7.1f}/s  p50 {result['p50_ms']:6.1f} ms  "
-                          f"p99 {result['p99_ms']:6.1f} ms  answered {result['succeeded']}  stored {result['stored']}"
-                          f"  errors {result['status_errors']}+{result['socket_errors']}  exhausted "
-                          f"{result['exhausted']}  wrk CPU {result['wrk_cpu_share']:.0%} of the machine", flush=True)
-                    if round_:
-                        runs[kind].append(result)
+                          f"p99 {result['p99_ms']:6.1f} ms  answered {result['succeeded']}  stored {result['stored']}  "
+                          f"errors {result['status_errors']}+{result['socket_errors']}  exhausted {result['exhausted']}"
+                          f"  CPU busy {result['machine_busy']:.0%} (wrk {result['wrk_cpu_share']:.0%})", flush=True)
+                    if index:
+                        runs[f"{kind} paced" if pause_ms else kind].append(result)
     finally:
         for server in servers:
             stop_server(server)
@@ -310,11 +334,15 @@ def main() -> None:
 
     ratios = [f["rate"] / b["rate"] for f, b in zip(runs["full"], runs["bare"], strict=True)]
     summary = {
-        "rounds": args.rounds, "duration_s": args.duration, "connections": CONNECTIONS, "base_responses": args.base,
+        "rounds": args.rounds, "duration_s": args.duration, "connections": args.connections,
+        "base_responses": args.base,
         "full_rate": median("full", "rate"), "bare_rate": median("bare", "rate"),
         "ratio": statistics.median(ratios),
         "full_p50_ms": median("full", "p50_ms"), "full_p99_ms": median("full", "p99_ms"),
         "bare_p50_ms": median("bare", "p50_ms"), "bare_p99_ms": median("bare", "p99_ms"),
+        "pause_ms": args.pause_ms, "paced_rate": median("full paced", "rate"),
+        "paced_p50_ms": median("full paced", "p50_ms"), "paced_p99_ms": median("full paced", "p99_ms"),
+        "bare_paced_p99_ms": median("bare paced", "p99_ms"),
         "lost": sum(run["lost"] for kind in runs for run in runs[kind]),
         "doubles": max(run["doubles"] for kind in runs for run in runs[kind]),
         "tally_mismatch": max(abs(run["tally_mismatch"]) for kind in runs for run in runs[kind]),

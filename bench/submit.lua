@@ -23,6 +23,14 @@ function init(args)
   pos = 0
   ok = 0
   exhausted = 0
+  -- PAUSE_MS: each connection (one respondent) waits about this long after an answer before submitting again,
+  -- drawn uniformly from 0.5 to 1.5 times it so that respondents do not march in step. Unset: back to back.
+  pause = tonumber(os.getenv("PAUSE_MS") or "0")
+end
+
+function delay()
+  if pause == 0 then return 0 end
+  return math.floor(pause * (0.5 + math.random()))
 end
 
 function request()

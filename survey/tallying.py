@@ -6,7 +6,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+import orjson
+from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from survey.models.tallies import ALL, ALL_CLUSTERS, GRAINS, RESPONSES_ITEM, Tally, grain_name
@@ -63,11 +65,25 @@ def apply_counts(session: Session, delta: Counter[TallyKey]) -> None:
     Rows go in sorted key order so that concurrent submissions lock shared rows in the same order and
     cannot deadlock on PostgreSQL.
     """
-    rows = [dict(zip(KEY_COLUMNS, key, strict=True), n=n) for key, n in sorted(delta.items()) if n]
-    if not rows:
+    keys = [key for key in sorted(delta) if delta[key]]
+    if not keys:
         return
-    dialect = session.get_bind(mapper=Tally).dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    stmt = insert(Tally)
+    if session.get_bind(mapper=Tally).dialect.name == "postgresql":
+        # One statement for a submission's ~220 rows, which arrive as one JSON text: an upsert per row
+        # (executemany) took 40% of a submission's time, and psycopg's quoting of ten text arrays half that again.
+        rows = orjson.dumps([[*key, delta[key]] for key in keys]).decode()
+        session.execute(_PG_UPSERT, {"rows": rows})
+        return
+    stmt = sqlite.insert(Tally)
     stmt = stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_={"n": Tally.n + stmt.excluded.n})
-    session.execute(stmt, rows)
+    session.execute(stmt, [dict(zip(KEY_COLUMNS, key, strict=True), n=delta[key]) for key in keys])
+
+
+_INTEGERS = {"wave_id", "cluster_id", "n"}
+_FIELDS = ", ".join(f"CAST(r->>{index} AS {'int' if name in _INTEGERS else 'text'})"
+                    for index, name in enumerate((*KEY_COLUMNS, "n")))
+#: json_array_elements keeps the array's order, so rows are locked in the sorted order given.
+_PG_UPSERT = text(
+    f"INSERT INTO tally ({', '.join(KEY_COLUMNS)}, n) SELECT {_FIELDS} FROM json_array_elements(CAST(:rows AS json)) r "
+    f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET n = tally.n + excluded.n"
+)

@@ -32,8 +32,9 @@ class Questionnaire(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64))
     version: Mapped[int]
-    #: The whole JSON document; item codes inside it are stable across versions.
-    document: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    #: The whole JSON document; item codes inside it are stable across versions. Deferred: pages use `parsed`,
+    #: which reads it once per process, so loading a wave does not fetch and decode it every time.
+    document: Mapped[dict[str, Any]] = mapped_column(JSONDocument, deferred=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     @property

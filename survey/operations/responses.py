@@ -6,10 +6,11 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import joinedload
 
 from survey.extensions import db
-from survey.models import Draft, Invitation, Response
+from survey.models import Draft, Invitation, Response, Wave, membership, response_cluster
 from survey.questionnaire import PROFILE_SECTION, Questionnaire
 from survey.tallying import apply_counts, response_counts
 
@@ -24,7 +25,12 @@ class LinkExpired(Exception):
 
 def find_invitation(token: str, today: date) -> Invitation:
     """The invitation behind a link, if answers may still be given through it."""
-    invitation = db.session.scalars(Invitation.by_token(token)).one_or_none() if token else None
+    # Everything a page or a submission reads next comes in the same round trip (not four lazy loads).
+    query = Invitation.by_token(token).options(
+        joinedload(Invitation.wave).joinedload(Wave.questionnaire),
+        joinedload(Invitation.organisation),
+    )
+    invitation = db.session.scalars(query).one_or_none() if token else None
     if invitation is None:
         raise LinkNotFound()
     if invitation.revoked_at is not None or not invitation.wave.accepts_answers(today):
@@ -90,7 +96,10 @@ def submit_response(invitation: Invitation, values: dict[str, Any], now: datetim
     db.session.execute(update(Invitation).where(Invitation.id == invitation.id).values(last_submitted_at=now))
     questionnaire = invitation.wave.questionnaire.parsed
     profile, answers = split_profile(questionnaire, values)
-    cluster_ids = [cluster.id for cluster in invitation.organisation.clusters]
+    # Cluster ids through Core, not Cluster objects through the ORM: a submission needs only the ids.
+    cluster_ids = list(db.session.scalars(
+        select(membership.c.cluster_id).where(membership.c.organisation_id == invitation.organisation_id)
+        .order_by(membership.c.cluster_id)))
 
     delta: Counter = Counter()
     response = find_response(invitation)
@@ -101,10 +110,10 @@ def submit_response(invitation: Invitation, values: dict[str, Any], now: datetim
         )
         db.session.add(response)
     else:
+        earlier_clusters = db.session.scalars(
+            select(response_cluster.c.cluster_id).where(response_cluster.c.response_id == response.id))
         delta.subtract(
-            response_counts(
-                questionnaire, response.wave_id, response.profile, [c.id for c in response.clusters], response.answers
-            )
+            response_counts(questionnaire, response.wave_id, response.profile, earlier_clusters, response.answers)
         )
     response.country = profile["country"]
     response.region = profile.get("region") or None
@@ -113,9 +122,14 @@ def submit_response(invitation: Invitation, values: dict[str, Any], now: datetim
     response.ecosystem = profile["ecosystem"]
     response.answers = answers
     response.updated_at = now
-    response.clusters = list(invitation.organisation.clusters)
     delta.update(response_counts(questionnaire, invitation.wave_id, profile, cluster_ids, answers))
     db.session.flush()
+    # The response keeps the organisation's clusters as at this submission.
+    if not created:
+        db.session.execute(delete(response_cluster).where(response_cluster.c.response_id == response.id))
+    if cluster_ids:
+        db.session.execute(insert(response_cluster), [{"response_id": response.id, "cluster_id": cluster_id}
+                                                      for cluster_id in cluster_ids])
     apply_counts(db.session, delta)
     db.session.execute(delete(Draft).where(Draft.invitation_id == invitation.id))
     return response, created
