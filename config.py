@@ -73,6 +73,8 @@ def load_config(env: str | None = None) -> dict[str, object]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # pool_pre_ping lets the app recover from a database restart without being restarted itself.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A read replica of the database for reports (survey/database.py: report_connection); empty: none.
+        "REPORTS_DATABASE_URI": normalise_database_url(os.environ.get("REPORTS_DATABASE_URL", "")),
         # Groups with fewer responses than this are withheld in every output.
         "MIN_CELL_SIZE": _int("MIN_CELL_SIZE", 5),
         # Absolute links (CLI output, e-mails) are built from this.

@@ -16,12 +16,15 @@ Timed, each on its own:
   filtered  the same API call with a size filter, which is answered from the finest cluster grain;
   page      GET /reports/<slug> (all five charts, tables and response rates), without the report cache;
   api cached, page cached   the same with the report cache on (in-process store): what readers get between
-            submissions (each submission moves the wave's version, and the next request computes afresh).
+            submissions (each submission moves the wave's version, and the next request computes afresh);
+  page miss the page with the report cache on, the wave's version moved before each request as a submission
+            moves it: the first request after a submission (the work of *page*, plus storing the result).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -89,6 +92,7 @@ def measure(url: str, responses: int, clusters: int, repeat: int) -> dict[str, o
     from reports.dimensions import Query
     from reports.results import ADOPTION_ANSWERS, adoption
     from survey import create_app
+    from survey.cache import report_cache
     from survey.models.tallies import RESPONSES_ITEM
 
     engine = create_engine(url)
@@ -111,6 +115,7 @@ def measure(url: str, responses: int, clusters: int, repeat: int) -> dict[str, o
         conn = db.session.connection()
         results["size MB"] = round(database_size(conn, url) / 1e6)
         survey = load_survey(conn, WAVE_SLUG)
+        wave_id = survey.wave_id
         query = Query(wave_ids=(survey.wave_id,), by="cluster")
         items = [*survey.technology_codes, RESPONSES_ITEM]
         table = adoption(conn, survey, query, 5)
@@ -134,6 +139,13 @@ def measure(url: str, responses: int, clusters: int, repeat: int) -> dict[str, o
     results["page"] = timed(page, max(5, repeat // 5))
     results["api cached"] = timed(lambda: api(cached_client, cached_headers), repeat)
     results["page cached"] = timed(lambda: page(cached_client), repeat)
+
+    def page_after_submission() -> None:
+        with cached_app.app_context():
+            report_cache().bump([wave_id])  # what committing a response does
+        page(cached_client)
+
+    results["page miss"] = timed(page_after_submission, max(5, repeat // 5))
     with cached_app.app_context():
         from survey.extensions import db
 
@@ -157,12 +169,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50, help="timed calls per measure (after 3 warm-up calls)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES,
                         help="a server where this user may create and drop databases")
+    parser.add_argument("--json", type=Path, help="write the medians here too (for bench/run_all.py)")
     args = parser.parse_args()
+    medians: list[dict[str, object]] = []
 
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
           f" SQLAlchemy {sqlalchemy.__version__}, {args.clusters} clusters, {args.repeat} timed calls each")
     print("backend     responses  clusters  tally rows  size MB  load s   sql ms  report ms   api ms  "
-          "filtered ms  page ms  api cached  page cached  (medians; p90 of api)")
+          "filtered ms  page ms  api cached  page cached  page miss  (medians; p90 of api)")
     for backend in args.backends:
         for size in args.sizes:
             database = sqlite_database() if backend == "sqlite" else postgres_database(args.postgres_url)
@@ -172,9 +186,13 @@ def main() -> None:
             print(f"{backend:<10} {size:>10,} {row['clusters']:>9} {row['tally rows']:>11,} {row['size MB']:>8} "
                   f"{row['load s']:>7} {_median(row['sql']):>8} {_median(row['report']):>10} "
                   f"{_median(row['api']):>8} {_median(row['filtered']):>12} {_median(row['page']):>8} "
-                  f"{_median(row['api cached']):>11} {_median(row['page cached']):>12}"
+                  f"{_median(row['api cached']):>11} {_median(row['page cached']):>12} {_median(row['page miss']):>10}"
                   f"   p90 {api[int(len(api) * 0.9)]:.1f}"
                   f"   (load average {os.getloadavg()[0]:.1f})", flush=True)
+            medians.append({"backend": backend, "responses": size, **{
+                name: statistics.median(value) for name, value in row.items() if isinstance(value, list)}})
+    if args.json:
+        args.json.write_text(json.dumps(medians, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,41 +1,106 @@
 """Benchmark: the streamed full response export (admins' responses.csv) at 1,000,000 responses.
 
-Loads a synthetic wave with bench/generate.py (in a child process, so that its memory does not count), then
-streams GET /reports/<slug>/responses.csv through the app's WSGI interface as an admin and reads the body a
-chunk at a time, as a server would send it. Prints rows per second and the process's peak RSS.
+Loads a synthetic wave with bench/generate.py (in a child process, so that its memory does not count) into a
+database made for the run (on PostgreSQL then VACUUMed, as autovacuum would have done), then streams
+GET /reports/<slug>/responses.csv through the app's WSGI interface as an admin and reads the body a chunk at a
+time, as a server would send it. Prints rows per second, the process's peak RSS and, on a local PostgreSQL, the
+CPU time and peak RSS of the server process that ran the COPY. The last line is a one-line summary
+(bench/run_all.py quotes it).
 
-    python -m bench.export --responses 1000000                      # SQLite in a temporary folder
-    python -m bench.export --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_export
+    python -m bench.export --responses 1000000                          # SQLite in a temporary folder
+    python -m bench.export --responses 1000000 --backend postgresql     # a database created and dropped here
+    python -m bench.export --database-url postgresql+psycopg://…/empty  # an existing empty database
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
 from bench.generate import WAVE_SLUG
+
+#: Where `--backend postgresql` creates its database (the server's maintenance database).
+SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--responses", type=int, default=1_000_000)
-    parser.add_argument("--database-url", help="an empty database; default: a temporary SQLite file")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="where to load the wave: a temporary SQLite file, or a PostgreSQL database created on "
+                             "--server-url and dropped at the end")
+    parser.add_argument("--server-url", default=SERVER_URL, help="PostgreSQL server for --backend postgresql")
+    parser.add_argument("--database-url", help="an existing empty database instead (not dropped)")
+    parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite:///{Path(folder) / 'export.sqlite3'}"
+    load_before = os.getloadavg()[0]
+    with _database(args) as url:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "bench.generate", "--database-url", url,
                         "--responses", str(args.responses)], check=True, stdout=subprocess.DEVNULL)
-        print(f"loaded {args.responses:,} responses in {time.perf_counter() - started:.0f} s")
-        run(url)
+        print(f"loaded {args.responses:,} responses in {time.perf_counter() - started:.0f} s", flush=True)
+        if make_url(url).get_backend_name() == "postgresql":
+            _vacuum(url)
+        figures = run(url)
+    figures.update(backend=make_url(url).get_backend_name(), responses=args.responses,
+                   load_average=[round(load_before, 2), round(os.getloadavg()[0], 2)])
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    server = (f" (PostgreSQL process: {figures['server_cpu_s']:.1f} s CPU, peak RSS {figures['server_rss_mb']:,.0f} MB)"
+              if figures.get("server_cpu_s") is not None else "")
+    print(f"{figures['rows']:,} rows on {figures['backend']}: {figures['rows_per_s']:,.0f} rows/s, "
+          f"peak RSS {figures['peak_rss_mb']:,.0f} MB{server}; load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after")
 
 
-def run(url: str) -> None:
+@contextmanager
+def _database(args) -> Iterator[str]:
+    """The URL of an empty database for this run; a temporary one is removed afterwards, even on failure."""
+    if args.database_url:
+        yield args.database_url
+    elif args.backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'export.sqlite3'}"
+    else:
+        server = make_url(args.server_url)
+        name = f"bench_export_{os.getpid()}_{uuid.uuid4().hex[:6]}"  # made here: safe to quote as is
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+            print(f"dropped database {name}")
+
+
+def _vacuum(url: str) -> None:
+    """VACUUM as autovacuum would have done on a live database: otherwise the first read of freshly loaded rows
+    (the export) pays for setting their hint bits and writing the pages back, which no later read does."""
+    started = time.perf_counter()
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+    print(f"VACUUM ANALYZE in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def run(url: str) -> dict:
     from survey import clock, create_app
     from survey.extensions import db
     from survey.models import Role
@@ -52,19 +117,58 @@ def run(url: str) -> None:
         session["_user_id"] = token
         session["_fresh"] = True
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu = time.process_time()
     started = time.perf_counter()
     response = client.get(f"/reports/{WAVE_SLUG}/responses.csv", buffered=False)
     assert response.status_code == 200, response.status
     size = lines = 0
+    server, probe = None, make_url(url).get_backend_name() == "postgresql"
     for chunk in response.response:
         size += len(chunk)
         lines += chunk.count(b"\n")
+        if probe and lines > 1:  # the COPY is running
+            server, probe = _copy_process(url), False
+    server_cpu, server_rss = server() if server else (None, None)
     response.close()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     rows = lines - 1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{rows:,} rows, {size / 1e6:,.0f} MB of CSV in {elapsed:.1f} s: {rows / elapsed:,.0f} rows/s; "
-          f"peak RSS {peak:,.0f} MB (before the export {before:,.0f} MB)")
+          f"peak RSS {peak:,.0f} MB (before the export {before:,.0f} MB); this process's CPU {cpu:.1f} s")
+    if server_cpu is not None:
+        print(f"PostgreSQL process that ran the COPY: {server_cpu:.1f} s CPU ({rows / server_cpu:,.0f} rows per "
+              f"CPU second), peak RSS {server_rss:,.0f} MB")
+    with app.app_context():
+        db.engine.dispose()
+    return {"rows": rows, "mb": round(size / 1e6), "seconds": round(elapsed, 2), "rows_per_s": round(rows / elapsed),
+            "peak_rss_mb": round(peak), "rss_before_mb": round(before), "client_cpu_s": round(cpu, 2),
+            "server_cpu_s": server_cpu and round(server_cpu, 2), "server_rss_mb": server_rss and round(server_rss)}
+
+
+def _copy_process(url: str):
+    """For a PostgreSQL on this machine: a function giving the CPU seconds spent by the server process running the
+    export's COPY since now, and its peak RSS (from /proc). None for a remote server."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND pid <> pg_backend_pid() AND query LIKE 'COPY%'")).scalar()
+    engine.dispose()
+    proc = Path(f"/proc/{pid}")
+    if pid is None or not proc.exists():
+        return None
+
+    def cpu_seconds() -> float:
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    start = cpu_seconds()
+
+    def figures() -> tuple[float, float]:
+        status = dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines())
+        return cpu_seconds() - start, int(status["VmHWM"].split()[0]) / 1024
+
+    return figures
 
 
 if __name__ == "__main__":

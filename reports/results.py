@@ -7,14 +7,16 @@ labels, have `suppressed` set, and hold no numbers at all (NA), so no output bui
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
 from reports.aggregate import count_answers, group_sizes, invitations_per_cluster
-from reports.context import Survey
+from reports.context import Key, Survey
 from reports.dimensions import Query
-from reports.statistics import add_interval, add_shares
+from reports.statistics import wilson_interval
 from reports.suppression import Disclosure
 from survey.models.tallies import RESPONSES_ITEM
 
@@ -32,79 +34,101 @@ def disclosure_for(conn: Connection, wave_ids: Sequence[int], k: int) -> Disclos
     return Disclosure(lambda filters, by: group_sizes(conn, wave_ids, filters, by), wave_ids, k)
 
 
-def _groups(query: Query, responses: pd.DataFrame, disclosure: Disclosure) -> pd.DataFrame:
-    """The groups a result has rows for (wave_id, group, group_n, withheld), suppression decided."""
+def _groups(query: Query, responses: pd.DataFrame, disclosure: Disclosure) -> list[tuple[int, Key, int, bool]]:
+    """The groups a result has rows for, as (wave_id, group, responses, withheld), suppression decided."""
     if query.by is None:
         disclosure.prime(query.filters, None, responses)
         cell = disclosure.cell_withheld(query.filters)
-        totals = responses.groupby("wave_id")["n"].sum()
-        groups = pd.DataFrame({
-            "wave_id": list(query.wave_ids),
-            "group": [_NO_GROUP] * len(query.wave_ids),
-            "n": [int(totals.get(wave, 0)) for wave in query.wave_ids],
-            "withheld": [cell[wave] for wave in query.wave_ids],
-        })
-    else:
-        disclosure.prime(query.filters, None if query.by == "wave" else query.by, responses)
-        groups = disclosure.breakdown(query.filters, query.by)
-        if query.only is not None:
-            groups = groups[groups["group"].isin(list(query.only))]
-    return groups.rename(columns={"n": "group_n"}).reset_index(drop=True)
+        totals = dict.fromkeys(query.wave_ids, 0)
+        for wave, n in zip(responses["wave_id"].tolist(), responses["n"].tolist(), strict=True):
+            totals[wave] += n
+        return [(wave, _NO_GROUP, totals[wave], cell[wave]) for wave in query.wave_ids]
+    disclosure.prime(query.filters, None if query.by == "wave" else query.by, responses)
+    groups = disclosure.breakdown(query.filters, query.by)
+    rows = zip(*(groups[name].tolist() for name in ("wave_id", "group", "n", "withheld")), strict=True)
+    return [row for row in rows if query.only is None or row[1] in query.only]
 
 
 def answer_table(conn: Connection, survey: Survey, query: Query, items: Sequence[str], codes: Sequence[str],
-                 k: int, disclosure: Disclosure | None = None) -> pd.DataFrame:
+                 k: int, disclosure: Disclosure | None = None, counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Counts per answer code for each (wave, group, item), with n, the group's responses and `suppressed`.
 
     A group is withheld by the rules in `reports.suppression`; a row is also withheld when fewer than k
     answered its item (possible only for optional items: every required item has n equal to the group's).
-    Numbers of withheld rows are still present here; `blank_suppressed` removes them.
+    Numbers of withheld rows are still present here; `blank_suppressed` removes them. `counts` are the query's
+    counts (`count_answers`) when already read, for at least these items and codes.
     """
+    return _frame(_answer_columns(conn, survey, query, items, codes, k, disclosure, counts), query.by)
+
+
+def _frame(columns: dict[str, Any], by: str | None) -> pd.DataFrame:
+    frame = pd.DataFrame(columns)
+    if frame.empty:  # no group at all: give the columns the types they have when there are rows
+        frame = frame.astype({name: _empty_dtype(name, by) for name in frame.columns})
+    return frame
+
+
+def _empty_dtype(column: str, by: str | None) -> Any:
+    if column == "suppressed":
+        return bool
+    if column in ("item", "item_label", "wave_value", "wave_label"):
+        return "str"
+    if column == "group":
+        return "int64" if by == "wave" else object
+    if column.startswith(("share_", "ci_")) or column in ("group_value", "group_label"):
+        return "float64"
+    return "int64"  # wave_id, group_n, n and the counts
+
+
+def _answer_columns(conn: Connection, survey: Survey, query: Query, items: Sequence[str], codes: Sequence[str],
+                    k: int, disclosure: Disclosure | None, counts: pd.DataFrame | None = None) -> dict[str, Any]:
+    """`answer_table`'s columns, as lists in its row order: by wave, item and group (each in display order)."""
     disclosure = disclosure or disclosure_for(conn, query.wave_ids, k)
-    counts = count_answers(conn, query.wave_ids, [*items, RESPONSES_ITEM], codes, query.filters, query.by)
+    if counts is None:
+        counts = count_answers(conn, query.wave_ids, [*items, RESPONSES_ITEM], codes, query.filters, query.by)
     if query.by is None:
-        counts["group"] = _NO_GROUP
+        counts = counts.assign(group=_NO_GROUP)
     elif query.by == "wave":
-        counts["group"] = counts["wave_id"]
+        counts = counts.assign(group=counts["wave_id"])
     is_responses = counts["item"] == RESPONSES_ITEM
     responses = counts[is_responses][["wave_id", "group", "total"]].rename(columns={"total": "n"})
     groups = _groups(query, responses, disclosure)
 
-    answers = counts[~is_responses].drop(columns="total")
-    keys = groups.merge(pd.DataFrame({"item": list(items)}), how="cross")
-    table = keys.merge(answers, how="left", on=["wave_id", "group", "item"])
-    for code in codes:
-        table[code] = table[code].fillna(0).astype("int64")
-    table["n"] = table[list(codes)].sum(axis=1).astype("int64")
-    table["suppressed"] = table["withheld"] | (table["n"] < k)
-    table = table.drop(columns="withheld")
-    return _label_and_sort(table, survey, query, items)
+    # Plain lists and dicts from here on: merging, sorting and labelling 1,700 rows with pandas took several
+    # times as long as the query. One row per group and item; answers not given count 0.
+    answers = {(wave, group, item): per_code for wave, group, item, *per_code
+               in zip(*(counts[name].tolist() for name in ("wave_id", "group", "item", *codes)), strict=True)}
+    zero = [0] * len(codes)
+    # Rows by wave, then item, then group: the groups sorted once (display order, then key), items as asked.
+    group_order = survey.order(query.by) if query.by else {}
+    groups = sorted(groups, key=lambda group: (group_order.get(group[1], len(group_order)), str(group[1])))
+    rows = [(wave, group, group_n, withheld, item) for wave in query.wave_ids for item in items
+            for group_wave, group, group_n, withheld in groups if group_wave == wave]
+    per_code = [answers.get((wave, group, item), zero) for wave, group, _, _, item in rows]
+    n = [sum(row) for row in per_code]
+    columns: dict[str, Any] = {
+        "wave_id": [row[0] for row in rows],
+        "group": [row[1] for row in rows],
+        "group_n": [row[2] for row in rows],
+        "item": [row[4] for row in rows],
+    }
+    for index, code in enumerate(codes):
+        columns[code] = [row[index] for row in per_code]
+    columns["n"] = n
+    columns["suppressed"] = [bool(row[3]) or total < k for row, total in zip(rows, n, strict=True)]
 
-
-def _label_and_sort(table: pd.DataFrame, survey: Survey, query: Query, items: Sequence[str]) -> pd.DataFrame:
-    """Order rows by wave, item and group (each in display order), and add the public values and labels."""
-    dimension = query.by
-    group_order = survey.order(dimension) if dimension else {}
-    table = table.assign(
-        _wave=table["wave_id"].map({wave: index for index, wave in enumerate(query.wave_ids)}),
-        _item=table["item"].map({item: index for index, item in enumerate(items)}),
-        _group=table["group"].map(group_order).fillna(len(group_order)),
-        _key=table["group"].astype(str),
-    ).sort_values(["_wave", "_item", "_group", "_key"]).drop(columns=["_wave", "_item", "_group", "_key"])
-    if dimension is None:
-        table["group"] = None
-        table["group_value"] = None
-        table["group_label"] = None
+    if query.by is None:
+        columns["group"] = columns["group_value"] = columns["group_label"] = [None] * len(rows)
     else:
-        options = {key: survey.option(dimension, key) for key in table["group"].unique()}
-        table["group_value"] = table["group"].map({key: option.value for key, option in options.items()})
-        table["group_label"] = table["group"].map({key: option.label for key, option in options.items()})
+        options = {key: survey.option(query.by, key) for key in dict.fromkeys(columns["group"])}
+        columns["group_value"] = [options[key].value for key in columns["group"]]
+        columns["group_label"] = [options[key].label for key in columns["group"]]
     labels = {str(option.key): option.label for option in (*survey.technologies, *survey.challenges)}
-    table["item_label"] = table["item"].map({item: labels.get(item, item) for item in items})
+    columns["item_label"] = [labels.get(item, item) for item in columns["item"]]
     waves = {key: survey.option("wave", key) for key in query.wave_ids}
-    table["wave_value"] = table["wave_id"].map({key: option.value for key, option in waves.items()})
-    table["wave_label"] = table["wave_id"].map({key: option.label for key, option in waves.items()})
-    return table.reset_index(drop=True)
+    columns["wave_value"] = [waves[key].value for key in columns["wave_id"]]
+    columns["wave_label"] = [waves[key].label for key in columns["wave_id"]]
+    return columns
 
 
 def blank_suppressed(table: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
@@ -119,39 +143,77 @@ def blank_suppressed(table: pd.DataFrame, columns: Iterable[str]) -> pd.DataFram
     return table
 
 
+def _share(count: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """count / n, NaN where n is 0."""
+    return np.divide(count, n, out=np.full(len(n), np.nan), where=n > 0)
+
+
+def _suppressed_frame(columns: dict[str, Any], by: str | None) -> pd.DataFrame:
+    """The frame of a result's columns, every number removed from withheld rows as `blank_suppressed` does
+    (counts NA, shares and intervals NaN), made in one go rather than column by column."""
+    suppressed = np.asarray(columns["suppressed"], dtype=bool)
+    if suppressed.any():
+        for name in _numbers(columns):
+            values = columns[name]
+            if isinstance(values, np.ndarray):  # shares and intervals
+                columns[name] = np.where(suppressed, np.nan, values)
+            else:  # counts
+                columns[name] = pd.array([None if gone else value for value, gone in zip(values, suppressed,
+                                                                                           strict=True)],
+                                         dtype="Int64")
+    return _frame(columns, by)
+
+
 def adoption(conn: Connection, survey: Survey, query: Query, k: int,
-             disclosure: Disclosure | None = None) -> pd.DataFrame:
+             disclosure: Disclosure | None = None, counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Adoption of each technology per wave and group: counts, shares and Wilson 95% intervals.
 
     Columns: wave_id, wave_value, wave_label, group, group_value, group_label, item (the technology code),
     item_label, group_n, n, one count per answer code, share_<code>, share_using_or_planning,
-    ci_using_low/high, ci_using_or_planning_low/high, suppressed.
+    ci_using_low/high, ci_using_or_planning_low/high, suppressed. `counts`: see `answer_table`.
     """
-    table = answer_table(conn, survey, query, survey.technology_codes, ADOPTION_ANSWERS, k, disclosure)
-    table = add_shares(table, ADOPTION_ANSWERS)
-    using_or_planning = table["using"] + table["planning"]
-    table["share_using_or_planning"] = using_or_planning / table["n"].where(table["n"] > 0)
-    table = add_interval(table, table["using"], "using")
-    table = add_interval(table, using_or_planning, "using_or_planning")
-    return blank_suppressed(table, _numbers(table))
+    columns = _answer_columns(conn, survey, query, survey.technology_codes, ADOPTION_ANSWERS, k, disclosure, counts)
+    n = np.asarray(columns["n"], dtype=float)
+    for code in ADOPTION_ANSWERS:
+        columns[f"share_{code}"] = _share(np.asarray(columns[code], dtype=float), n)
+    using = np.asarray(columns["using"], dtype=float)
+    using_or_planning = using + np.asarray(columns["planning"], dtype=float)
+    columns["share_using_or_planning"] = _share(using_or_planning, n)
+    columns["ci_using_low"], columns["ci_using_high"] = wilson_interval(using, n)
+    columns["ci_using_or_planning_low"], columns["ci_using_or_planning_high"] = wilson_interval(using_or_planning, n)
+    return _suppressed_frame(columns, query.by)
 
 
 def challenges(conn: Connection, survey: Survey, query: Query, k: int,
-               disclosure: Disclosure | None = None) -> pd.DataFrame:
+               disclosure: Disclosure | None = None, counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The pandemic challenges: counts and shares per importance level, and the share rating them 4 or 5."""
     codes = [str(option.key) for option in survey.challenge_scale]
-    table = answer_table(conn, survey, query, survey.challenge_codes, codes, k, disclosure)
-    table = add_shares(table, codes)
-    important = table[[code for code in IMPORTANT if code in codes]].sum(axis=1)
-    table["share_important"] = important / table["n"].where(table["n"] > 0)
-    table = add_interval(table, important, "important")
-    return blank_suppressed(table, _numbers(table))
+    columns = _answer_columns(conn, survey, query, survey.challenge_codes, codes, k, disclosure, counts)
+    n = np.asarray(columns["n"], dtype=float)
+    for code in codes:
+        columns[f"share_{code}"] = _share(np.asarray(columns[code], dtype=float), n)
+    important = sum((np.asarray(columns[code], dtype=float) for code in IMPORTANT if code in codes),
+                    np.zeros(len(n)))
+    columns["share_important"] = _share(important, n)
+    columns["ci_important_low"], columns["ci_important_high"] = wilson_interval(important, n)
+    return _suppressed_frame(columns, query.by)
 
 
-def _numbers(table: pd.DataFrame) -> list[str]:
+def adoption_and_challenges(conn: Connection, survey: Survey, query: Query, k: int,
+                            disclosure: Disclosure | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`adoption` and `challenges` for the same query, from one read of the tally (a report page shows both)."""
+    disclosure = disclosure or disclosure_for(conn, query.wave_ids, k)
+    codes = list(dict.fromkeys([*ADOPTION_ANSWERS, *(str(option.key) for option in survey.challenge_scale)]))
+    items = [*survey.technology_codes, *survey.challenge_codes, RESPONSES_ITEM]
+    counts = count_answers(conn, query.wave_ids, items, codes, query.filters, query.by)
+    return (adoption(conn, survey, query, k, disclosure, counts),
+            challenges(conn, survey, query, k, disclosure, counts))
+
+
+def _numbers(table: pd.DataFrame | dict[str, Any]) -> list[str]:
     keys = {"wave_id", "group", "item", "suppressed", "group_value", "group_label", "item_label", "wave_value",
             "wave_label"}
-    return [column for column in table.columns if column not in keys]
+    return [column for column in (table.columns if isinstance(table, pd.DataFrame) else table) if column not in keys]
 
 
 def api_rows(table: pd.DataFrame, by: str | None, digits: int = 4) -> list[dict[str, object]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import altair as alt
 import numpy as np
@@ -18,19 +18,41 @@ from sqlalchemy import Connection
 
 from reports import charts, results
 from reports.charts import ChartText
-from reports.context import Option, Survey
-from reports.dimensions import PageQuery, Query
+from reports.context import Key, Option, Survey
+from reports.dimensions import Filters, PageQuery, Query
 from reports.suppression import Disclosure
 
 #: Sections in page order.
 SECTION_NAMES = ("adoption", "comparison", "heatmap", "waves", "challenges")
 
 
+class Cell(NamedTuple):
+    """One cell of a table of shares (comparison, heat map, waves), as the page prints it.
+
+    `state` is "shown" (with the share, its 95% interval and n as text), "withheld", or "empty" (the group
+    has no row for the item). Made here once per cell, so that the template only prints them."""
+
+    state: str
+    share: str = ""
+    interval: str = ""
+    n: int = 0
+
+
+WITHHELD = Cell("withheld")
+EMPTY = Cell("empty")
+
+
+def plain_percent(value: float) -> str:
+    """Whole percent, for use outside the web app (which formats for the reader's locale)."""
+    return f"{value:.0%}"
+
+
 @dataclass
 class Section:
     name: str
     state: str = "shown"
-    #: Rows for the HTML table, as plain dicts (numbers None where withheld).
+    #: Rows for the HTML table, as plain dicts (numbers None where withheld). In the tables whose columns are
+    #: groups, a row's `cells` are `Cell`s in the order of `columns`.
     rows: list[dict[str, Any]] = field(default_factory=list)
     #: Column headings of tables whose columns are groups (comparison, heat map, waves).
     columns: list[Option] = field(default_factory=list)
@@ -50,6 +72,10 @@ class PageContext:
     visible_clusters: frozenset[int] | None
     text: ChartText
     disclosure: Disclosure | None = None
+    #: Formats a share as the table cells show it (the web app passes Babel's, for the reader's locale).
+    percent: Callable[[float], str] = plain_percent
+    #: Results already read for this page: sections showing the same population share one query.
+    read: dict[tuple[str, Filters], Any] = field(default_factory=dict)
 
     def current(self) -> Disclosure:
         if self.disclosure is None:
@@ -58,6 +84,30 @@ class PageContext:
 
     def query(self, **kwargs: Any) -> Query:
         return Query(wave_ids=(self.survey.wave_id,), **kwargs)
+
+    def totals(self, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Adoption and challenges of the population these filters choose, read together."""
+        if ("totals", filters) not in self.read:
+            self.read[("totals", filters)] = results.adoption_and_challenges(
+                self.conn, self.survey, self.query(filters=filters), self.k, self.current())
+        return self.read[("totals", filters)]
+
+    def adoption(self, filters: Filters) -> pd.DataFrame:
+        """Adoption of the population these filters choose (from `totals` when the page read those already)."""
+        if ("totals", filters) in self.read:
+            return self.read[("totals", filters)][0]
+        if ("adoption", filters) not in self.read:
+            self.read[("adoption", filters)] = results.adoption(self.conn, self.survey, self.query(filters=filters),
+                                                                self.k, self.current())
+        return self.read[("adoption", filters)]
+
+    def by_cluster(self, filters: Filters) -> pd.DataFrame:
+        """Adoption by cluster, every cluster the reader may see: the heat map, and the comparison's clusters."""
+        if ("clusters", filters) not in self.read:
+            only = None if self.visible_clusters is None else tuple(sorted(self.visible_clusters))
+            self.read[("clusters", filters)] = results.adoption(
+                self.conn, self.survey, self.query(by="cluster", filters=filters, only=only), self.k, self.current())
+        return self.read[("clusters", filters)]
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -73,12 +123,16 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or value is pd.NaT
 
 
-def _cells_by_item(table: pd.DataFrame, share: str, interval: str) -> dict[str, dict[Any, dict[str, Any]]]:
-    """item -> group -> the figures of one table cell."""
-    cells: dict[str, dict[Any, dict[str, Any]]] = {}
-    for row in _records(table):
-        cells.setdefault(row["item"], {})[row["group"]] = _cell(row, share, interval)
-    return cells
+def _share_cells(table: pd.DataFrame, share: str, interval: str,
+                 percent: Callable[[float], str]) -> dict[tuple[str, Key | None], Cell]:
+    """(item, group) -> the table cell of that group's share of the item, its interval and n."""
+    names = ["item", "group", share, f"ci_{interval}_low", f"ci_{interval}_high", "n", "suppressed"]
+    # Column by column into plain lists: reading a 100-cluster heat map row by row through pandas took a
+    # quarter of the page's time.
+    columns = [table[name].tolist() for name in names]
+    return {(item, group): WITHHELD if suppressed else Cell("shown", percent(value),
+                                                            f"{percent(low)}–{percent(high)}", int(n))
+            for item, group, value, low, high, n, suppressed in zip(*columns, strict=True)}
 
 
 def _fact(row: dict[str, Any], share: str, interval: str) -> dict[str, Any]:
@@ -88,7 +142,7 @@ def _fact(row: dict[str, Any], share: str, interval: str) -> dict[str, Any]:
 
 def adoption_section(ctx: PageContext) -> Section:
     """Chart 1: adoption by technology for the chosen population (one cluster if one is chosen)."""
-    table = results.adoption(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.cluster_filter), ctx.k, ctx.current())
+    table = ctx.totals(ctx.page.cluster_filter)[0]
     section = Section("adoption", rows=_records(table))
     shown = [row for row in section.rows if not row["suppressed"]]
     if not shown:
@@ -114,12 +168,16 @@ def comparison_section(ctx: PageContext) -> Section:
         section.state = "choose_clusters"
         return section
     share, interval = _measure_columns(ctx.page.measure)
-    total = results.adoption(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.filters), ctx.k, ctx.current())
-    groups = results.adoption(ctx.conn, ctx.survey,
-                              ctx.query(by="cluster", filters=ctx.page.filters, only=ctx.page.clusters),
-                              ctx.k, ctx.current())
+    total = ctx.adoption(ctx.page.filters)
+    # The heat map's clusters, narrowed to those chosen (suppression was decided over all of them either way).
+    groups = ctx.by_cluster(ctx.page.filters)
+    groups = groups[groups["group"].isin(ctx.page.clusters)].reset_index(drop=True)
     section.columns = [ctx.survey.option("cluster", key) for key in ctx.page.clusters]
-    section.rows = _pivot(total, groups, share, interval)
+    totals = _share_cells(total, share, interval, ctx.percent)
+    cells = _share_cells(groups, share, interval, ctx.percent)
+    section.rows = [{"item": item, "item_label": label, "total": totals[(item, None)],
+                     "cells": [cells.get((item, key), EMPTY) for key in ctx.page.clusters]}
+                    for item, label in zip(total["item"].tolist(), total["item_label"].tolist(), strict=True)]
     shown_groups = groups[~groups["suppressed"]]
     if total["suppressed"].all() and shown_groups.empty:
         section.state = "withheld"
@@ -134,29 +192,16 @@ def comparison_section(ctx: PageContext) -> Section:
     return section
 
 
-def _pivot(total: pd.DataFrame, groups: pd.DataFrame, share: str, interval: str) -> list[dict[str, Any]]:
-    """One row per technology: the total's figures, and each group's in `cells` keyed by group."""
-    cells = _cells_by_item(groups, share, interval)
-    return [{"item": item["item"], "item_label": item["item_label"], "total": _cell(item, share, interval),
-             "cells": cells.get(item["item"], {})} for item in _records(total)]
-
-
-def _cell(row: dict[str, Any], share: str, interval: str) -> dict[str, Any]:
-    return {"share": row[share], "n": row["n"], "low": row[f"ci_{interval}_low"], "high": row[f"ci_{interval}_high"],
-            "suppressed": row["suppressed"]}
-
-
 def heatmap_section(ctx: PageContext) -> Section:
     """Chart 3: every (visible) cluster by technology: share using, or using or planning."""
     share, interval = _measure_columns(ctx.page.measure)
-    only = None if ctx.visible_clusters is None else tuple(sorted(ctx.visible_clusters))
-    groups = results.adoption(ctx.conn, ctx.survey, ctx.query(by="cluster", filters=ctx.page.filters, only=only),
-                              ctx.k, ctx.current())
+    groups = ctx.by_cluster(ctx.page.filters)
     section = Section("heatmap")
-    keys = list(dict.fromkeys(groups["group"]))
+    keys = list(dict.fromkeys(groups["group"].tolist()))
     section.columns = [ctx.survey.option("cluster", key) for key in keys]
-    cells = _cells_by_item(groups, share, interval)
-    section.rows = [{"item": item.key, "item_label": item.label, "cells": cells.get(str(item.key), {})}
+    cells = _share_cells(groups, share, interval, ctx.percent)
+    section.rows = [{"item": item.key, "item_label": item.label,
+                     "cells": [cells.get((str(item.key), key), EMPTY) for key in keys]}
                     for item in ctx.survey.technologies]
     shown = groups[~groups["suppressed"]]
     if shown.empty:
@@ -197,14 +242,18 @@ def waves_section(ctx: PageContext) -> Section:
     query = Query(wave_ids=wave_ids, by="wave", filters=ctx.page.cluster_filter)
     table = results.adoption(ctx.conn, ctx.survey, query, ctx.k, results.disclosure_for(ctx.conn, wave_ids, ctx.k))
     section.columns = [ctx.survey.option("wave", key) for key in wave_ids]
-    by_item = _cells_by_item(table, share, interval)
+    cells = _share_cells(table, share, interval, ctx.percent)
+    # The shares themselves, of the rows shown, for the change between the first and the last wave.
+    shares = {(item, wave): value for item, wave, value, withheld
+              in zip(*(table[name].tolist() for name in ("item", "group", share, "suppressed")), strict=True)
+              if not withheld}
     for item in ctx.survey.technologies:
-        cells = by_item.get(str(item.key), {})
-        first, last = (cells.get(key) for key in (wave_ids[0], wave_ids[-1]))
-        change = None
-        if first and last and not first["suppressed"] and not last["suppressed"]:
-            change = last["share"] - first["share"]
-        section.rows.append({"item": item.key, "item_label": item.label, "cells": cells, "change": change})
+        code = str(item.key)
+        first, last = shares.get((code, wave_ids[0])), shares.get((code, wave_ids[-1]))
+        section.rows.append({"item": item.key, "item_label": item.label,
+                             "cells": [cells.get((code, key), EMPTY) for key in wave_ids],
+                             "change": None if first is None or last is None else last - first,
+                             "from": first, "to": last})
     if table["suppressed"].all():
         section.state = "withheld"
         return section
@@ -212,15 +261,14 @@ def waves_section(ctx: PageContext) -> Section:
     changes = [row for row in section.rows if row["change"] is not None]
     if changes:
         row = max(changes, key=lambda r: abs(r["change"]))
-        section.facts = {"technology": row["item_label"], "change": row["change"],
-                         "from": row["cells"][wave_ids[0]]["share"], "to": row["cells"][wave_ids[-1]]["share"],
+        section.facts = {"technology": row["item_label"], "change": row["change"], "from": row["from"], "to": row["to"],
                          "from_wave": section.columns[0].label, "to_wave": section.columns[-1].label}
     return section
 
 
 def challenges_section(ctx: PageContext) -> Section:
     """Chart 5: the five pandemic challenges by importance."""
-    table = results.challenges(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.cluster_filter), ctx.k, ctx.current())
+    table = ctx.totals(ctx.page.cluster_filter)[1]
     section = Section("challenges", rows=_records(table))
     shown = [row for row in section.rows if not row["suppressed"]]
     if not shown:

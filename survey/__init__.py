@@ -27,7 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         auth,
         cache,
         cli,
-        database,  # noqa: F401  (registers the SQLite connection settings)
+        database,
         errors,
         routing,
         security,
@@ -38,6 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from survey.views import auth as auth_views
 
     db.init_app(app)
+    database.init_app(app)
     cache.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     babel.init_app(app)

@@ -144,3 +144,4 @@ def test_names_are_data_in_specs_and_escaped_in_svg(build):
     svg = charts.to_svg(chart)
     assert "<svg onload" not in svg and "&lt;svg onload=alert(1)&gt;" in svg
     ET.fromstring(svg)  # still well-formed XML
+

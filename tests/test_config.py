@@ -32,7 +32,10 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch):
 @pytest.mark.parametrize("given", ["postgres://u@h/db", "postgresql://u@h/db", "postgresql+psycopg://u@h/db"])
 def test_postgresql_urls_use_psycopg3(monkeypatch, given):
     monkeypatch.setenv("DATABASE_URL", given)
-    assert load_config("development")["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    monkeypatch.setenv("REPORTS_DATABASE_URL", given.replace("@h/", "@replica/"))
+    config = load_config("development")
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert config["REPORTS_DATABASE_URI"] == "postgresql+psycopg://u@replica/db"
 
 
 def test_bad_numbers_and_environments_are_explained(monkeypatch):

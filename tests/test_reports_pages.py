@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import html
 import json
+import random
 import re
 from html.parser import HTMLParser
 
+import pandas as pd
 import pytest
 from babel.numbers import format_percent
 
@@ -323,3 +325,34 @@ def test_the_reports_index_lists_waves_with_results_and_is_a_policymakers_home(a
     assert 'href="/reports/wave-2021"' in page
     assert "wave-2025" not in page  # a draft has no results to show
     assert app.test_client().get("/reports/").headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "fr", "ar"])
+def test_percentages_are_written_as_babel_writes_them(locale):
+    # The page formats its many percentages with a memoised formatter; it must agree with Babel everywhere,
+    # above all on values within a hair of a half percent, where rounding the float would go the other way.
+    from babel import Locale
+
+    from survey.views.reports import percent_formatter
+
+    rng = random.Random(5)
+    values = [k / n for n in range(1, 120) for k in range(n + 1)]
+    values += [(2 * k + 1) / 200 for k in range(200)] + [0.145, 0.165, 0.285, 1.005, 2.5, 0.0, 1.0]
+    values += [rng.random() for _ in range(2000)] + [-0.004, float("nan")]
+    percent = percent_formatter(Locale.parse(locale))
+    assert [percent(value) for value in values] == [format_percent(value, locale=locale) for value in values]
+
+
+def test_adoption_and_challenges_read_together_are_those_read_alone(app, scenario):
+    # The page reads both from one query; the downloads and the API read each alone: they must agree.
+    from reports import results
+    from reports.aggregate import load_survey
+    from reports.dimensions import Query
+
+    conn = db.session.connection()
+    survey = load_survey(conn, "wave-2021")
+    for filters in ((), (("size", "large"),), (("cluster", scenario.cluster_id("gamma")),), (("type", "sme"),)):
+        query = Query(wave_ids=(survey.wave_id,), filters=filters)
+        adoption, challenges = results.adoption_and_challenges(conn, survey, query, 5)
+        pd.testing.assert_frame_equal(adoption, results.adoption(conn, survey, query, 5))
+        pd.testing.assert_frame_equal(challenges, results.challenges(conn, survey, query, 5))

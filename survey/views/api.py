@@ -14,7 +14,7 @@ from reports.aggregate import load_survey
 from reports.dimensions import InvalidQuery, parse_api_query
 from survey.access import allow, visible_cluster_ids
 from survey.cache import report_cache
-from survey.extensions import db
+from survey.database import report_connection
 from survey.views.reports import READERS, refuse_hidden_clusters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -29,7 +29,7 @@ def _json_error(error: HTTPException):
 @bp.get("/surveys/<slug>/adoption")
 @allow(*READERS)
 def adoption(slug: str):
-    conn = db.session.connection()
+    conn = report_connection()
     survey = load_survey(conn, slug)
     if survey is None:
         abort(404, f"no survey {slug!r}" if len(slug) <= 64 else "no such survey")

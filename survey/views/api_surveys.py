@@ -21,6 +21,7 @@ from reports.aggregate import group_sizes, invitations_per_cluster, load_survey
 from reports.dimensions import InvalidQuery, parse_api_query
 from survey import clock
 from survey.access import allow, public, visible_cluster_ids
+from survey.database import report_connection
 from survey.extensions import db, limiter
 from survey.models import Role, Wave, WaveState
 from survey.openapi import SUBMISSION_SECTIONS, document
@@ -84,7 +85,7 @@ def questionnaire(slug: str):
 @allow(*READERS)
 def challenges(slug: str):
     """The pandemic challenges by importance, with the same `by` and filters as adoption."""
-    conn = db.session.connection()
+    conn = report_connection()
     _wave_or_404(slug)
     report = load_survey(conn, slug)
     if report is None:
@@ -121,7 +122,7 @@ def status(slug: str):
     wave = _wave_or_404(slug)
     if request.args:
         abort(400, "this endpoint takes no parameters")
-    conn = db.session.connection()
+    conn = report_connection()
     invited, invited_total = invitations_per_cluster(conn, wave.id)
     sizes = group_sizes(conn, (wave.id,), (), "cluster")
     answered = {int(row.group): int(row.n) for row in sizes.itertuples()}

@@ -169,7 +169,6 @@ def response_export(slug: str):
     wave_id, wave_slug = wave.id, wave.slug
     secret = str(current_app.config["SECRET_KEY"]).encode()
     _audit("responses.csv", slug)
-    rows = responses.response_rows(db.session, wave_id, wave_slug, questionnaire, secret)
-    body = stream_with_context(responses.csv_chunks(rows, responses.header(questionnaire)))
+    body = stream_with_context(responses.export_chunks(db.session, wave_id, wave_slug, questionnaire, secret))
     return attachment(body, MIME["csv"], _filename(wave_slug, "responses", "csv"))
 

@@ -7,14 +7,20 @@ SVG image drawn on the server by the route below.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache, lru_cache
 from importlib.metadata import version
+from typing import Any
 
+import orjson
 from babel import Locale, numbers
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask.signals import before_render_template, template_rendered
 from flask_babel import get_locale, gettext
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from reports import charts, results
 from reports.aggregate import load_survey
@@ -23,6 +29,7 @@ from reports.dimensions import InvalidQuery, PageQuery, parse_page_query, reques
 from reports.sections import SECTION_NAMES, PageContext, build_sections, compare_wave
 from survey.access import allow, public, visible_cluster_ids
 from survey.cache import report_cache
+from survey.database import report_connection
 from survey.extensions import db
 from survey.models import Wave
 
@@ -45,14 +52,8 @@ def refuse_hidden_clusters(survey: Survey, visible: frozenset[int] | None) -> No
 
 @bp.app_template_filter("percentformat")
 def percentformat(value: float) -> str:
-    """Flask-Babel's `percentformat`, memoised per locale and whole percent: a heat map has over a thousand
-    cells, and Babel parsing its pattern for each one took a third of the page's time."""
-    locale = get_locale() or _ENGLISH
-    if not isinstance(value, int | float) or not _whole_percents(locale):
-        return numbers.format_percent(value, locale=locale)
-    # Rounded as Babel rounds: the decimal value of the number's shortest representation, half to even.
-    whole = int((Decimal(repr(float(value))) * 100).quantize(_ONE, rounding=ROUND_HALF_EVEN))
-    return _whole_percent(locale, whole)
+    """Flask-Babel's `percentformat`, with the fast formatter below."""
+    return percent_formatter(get_locale() or _ENGLISH)(value)
 
 
 _ONE = Decimal(1)
@@ -60,18 +61,44 @@ _ENGLISH = Locale("en")
 
 
 @lru_cache(maxsize=64)
-def _whole_percents(locale: Locale) -> bool:
+def percent_formatter(locale: Locale) -> Callable[[float], str]:
+    """Babel's `format_percent` for one locale, memoised per whole percent where the locale shows whole percents.
+
+    A heat map has over a thousand cells with three percentages each: Babel parsing its pattern for each one took
+    a third of the page's time, and finding the locale for each one still a few percent; so the page asks for
+    its formatter once, and only values within a hair of a half percent go through `Decimal`."""
     pattern = locale.percent_formats.get(None)
-    return pattern is not None and pattern.frac_prec == (0, 0)
+    if pattern is None or pattern.frac_prec != (0, 0):
+        return lambda value: numbers.format_percent(value, locale=locale)
+    texts: dict[int, str] = {}
+
+    def percent(value: float) -> str:
+        if not isinstance(value, int | float) or not 0 <= value < 1e6:  # shares and rates; NaN and "-0%" to Babel
+            return numbers.format_percent(value, locale=locale)
+        whole = _whole_percent(value)
+        text = texts.get(whole)
+        if text is None:
+            text = numbers.format_percent(Decimal(whole) / 100, locale=locale)
+            if whole <= 1000:  # keep the memo small whatever is asked
+                texts[whole] = text
+        return text
+
+    return percent
 
 
-@lru_cache(maxsize=8192)
-def _whole_percent(locale: Locale, whole: int) -> str:
-    return numbers.format_percent(Decimal(whole) / 100, locale=locale)
+def _whole_percent(value: float) -> int:
+    """The whole percent Babel shows: the decimal value of the number's shortest representation, rounded half
+    to even. Float arithmetic gives the same whole number unless the value is within a hair of a half
+    percent, where only the decimal value is exact (and costs ten times as much)."""
+    scaled = value * 100
+    low = math.floor(scaled)
+    if abs(scaled - low - 0.5) > 1e-6:
+        return low + (scaled - low > 0.5)
+    return int((Decimal(repr(float(value))) * 100).quantize(_ONE, rounding=ROUND_HALF_EVEN))
 
 
 def _survey_or_404(slug: str) -> Survey:
-    survey = load_survey(db.session.connection(), slug, translate=gettext, locale=str(get_locale() or "en"))
+    survey = load_survey(report_connection(), slug, translate=gettext, locale=str(get_locale() or "en"))
     if survey is None:
         abort(404, gettext("There is no survey wave at this address."))
     return survey
@@ -119,8 +146,9 @@ def _context(slug: str) -> PageContext:
     survey = _survey_or_404(slug)
     visible = visible_cluster_ids()
     page = _page_query(survey, visible)
-    return PageContext(conn=db.session.connection(), survey=survey, page=page,
-                       k=current_app.config["MIN_CELL_SIZE"], visible_clusters=visible, text=_chart_text())
+    return PageContext(conn=report_connection(), survey=survey, page=page,
+                       k=current_app.config["MIN_CELL_SIZE"], visible_clusters=visible, text=_chart_text(),
+                       percent=percent_formatter(get_locale() or _ENGLISH))
 
 
 def _cache_parts(ctx: PageContext, *extra: object) -> tuple[object, ...]:
@@ -156,13 +184,15 @@ def report(slug: str):
         return _render_report(page, main=cached[0])[0]
     sections = build_sections(ctx)
     rates, total = results.response_rates(ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, ctx.current())
-    specs = {name: charts.to_spec(section.chart, validate=False)
+    specs = {name: _spec_json(charts.to_spec(section.chart, validate=False))
              for name, section in sections.items() if section.chart is not None}
     svg_urls = {name: url_for(".chart_svg", slug=slug, name=name, **query) for name in specs}
     html, main = _render_report({
         **page,
         "page": ctx.page,
         "k": ctx.k,
+        # The page's numbers are formatted by one formatter for the reader's locale, found once here.
+        "percent": ctx.percent,
         "sections": sections,
         "section_names": SECTION_NAMES,
         "specs": specs,
@@ -176,6 +206,13 @@ def report(slug: str):
     return html
 
 
+def _spec_json(spec: dict[str, Any]) -> Markup:
+    """The spec as JSON for the page's <script type="application/json"> element, escaped exactly as `|tojson`
+    escapes it (no "<", ">", "&" or "'"), but written by orjson: the json module took ten times as long for
+    a 100-cluster heat map."""
+    return htmlsafe_json_dumps(spec, dumps=lambda value: orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode())
+
+
 def _render_report(context: dict, main: str | None = None) -> tuple[str, str]:
     """Render reports/report.html as `render_template` does, with its `main` block taken from `main` when given.
 
@@ -186,20 +223,19 @@ def _render_report(context: dict, main: str | None = None) -> tuple[str, str]:
     before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
     jinja_context = template.new_context(context)
     render_main = jinja_context.blocks["main"][0]
-    parts: list[str] = []
+    rendered: list[str] = [] if main is None else [main]
 
     def main_block(block_context):
-        if main is not None:
-            yield main
-            return
-        for part in render_main(block_context):
-            parts.append(part)
-            yield part
+        # Joined here and passed on whole: passed on piece by piece, its thousands of pieces (a heat map's
+        # cells) would each go through every template that extends another.
+        if not rendered:
+            rendered.append(template.environment.concat(render_main(block_context)))  # type: ignore[attr-defined]
+        yield rendered[0]
 
     jinja_context.blocks["main"][0] = main_block
     html = template.environment.concat(template.root_render_func(jinja_context))  # type: ignore[attr-defined]
     template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
-    return html, main if main is not None else "".join(parts)
+    return html, rendered[0]
 
 
 def _cluster_options(ctx: PageContext):
