@@ -270,7 +270,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--base", type=int, default=10_000, help="responses already in the wave")
-    parser.add_argument("--capacity", type=int, default=300,
+    parser.add_argument("--capacity", type=int, default=600,
                         help="submissions prepared per second of each run (must exceed the fastest rate)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
