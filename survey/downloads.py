@@ -11,13 +11,13 @@ import pandas as pd
 from flask import Response
 
 #: A cell starting with one of these is a formula to a spreadsheet (security requirement 11).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _NA = pd.NA
 
 
 def spreadsheet_safe(value: object) -> object:
     """Text that a spreadsheet would run as a formula gets a leading apostrophe; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 

@@ -29,7 +29,7 @@ import orjson
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from survey.downloads import _FORMULA_STARTS, spreadsheet_safe
+from survey.downloads import FORMULA_STARTS, spreadsheet_safe
 from survey.models import Cluster, Response, response_cluster
 from survey.questionnaire import PROFILE_SECTION, Item, Questionnaire
 
@@ -74,7 +74,7 @@ def export_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire:
 
 # --- PostgreSQL: COPY writes the CSV ---------------------------------------------------------------------
 
-#: spreadsheet_safe in SQL: a leading apostrophe before a formula start (survey.downloads._FORMULA_STARTS, bound
+#: spreadsheet_safe in SQL: a leading apostrophe before a formula start (survey.downloads.FORMULA_STARTS, bound
 #: as `%(formula_starts)s`). `{0}` is an expression; an empty text becomes NULL (see _copy_query).
 _SAFE = "CASE WHEN left({0}, 1) = ANY(%(formula_starts)s) THEN '''' || {0} ELSE nullif({0}, '') END"
 
@@ -145,7 +145,7 @@ def copy_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire: Q
     inner, outer = hmac_pads(secret)
     # psycopg binds COPY's parameters client-side, as quoted literals.
     params = {"inner": inner, "outer": outer, "wave_id": wave_id, "wave_slug": wave_slug,
-              "formula_starts": list(_FORMULA_STARTS), **keys}
+              "formula_starts": list(FORMULA_STARTS), **keys}
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor:
         # No parallel plan, for this transaction only: it would run the cluster aggregation once per worker, for
