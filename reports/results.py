@@ -240,17 +240,19 @@ def api_rows(table: pd.DataFrame, by: str | None, digits: int = 4) -> list[dict[
 
 
 def response_rates(conn: Connection, survey: Survey, k: int, visible_clusters: Iterable[int] | None = None,
-                   disclosure: Disclosure | None = None) -> tuple[pd.DataFrame, dict[str, object]]:
+                   disclosure: Disclosure | None = None,
+                   invitations: tuple[dict[int, int], int] | None = None) -> tuple[pd.DataFrame, dict[str, object]]:
     """Responses and response rate per cluster, and for all clusters together, in the survey's wave.
 
-    Invited: organisations with an invitation to the wave that are members of the cluster now. Responses: as
-    counted at submission (an organisation's clusters are kept as they were when it answered). Responses
-    and rate are withheld exactly where the cluster breakdown of adoption is withheld.
+    Invited: organisations with an invitation to the wave that are members of the cluster now
+    (`invitations_per_cluster`, which the web app passes in from its cache). Responses: as counted at submission
+    (an organisation's clusters are kept as they were when it answered). Responses and rate are withheld exactly
+    where the cluster breakdown of adoption is withheld.
     """
     disclosure = disclosure or disclosure_for(conn, (survey.wave_id,), k)
     groups = disclosure.breakdown((), "cluster")
     responses = {int(row.group): (int(row.n), bool(row.withheld)) for row in groups.itertuples()}
-    invited, invited_total = invitations_per_cluster(conn, survey.wave_id)
+    invited, invited_total = invitations or invitations_per_cluster(conn, survey.wave_id)
     visible = None if visible_clusters is None else set(visible_clusters)
     rows = []
     for option in survey.options.get("cluster", ()):

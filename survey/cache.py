@@ -3,14 +3,19 @@
 What a report view computes from the database (sections, chart specs, API rows, SVG) is stored under a key that
 holds the *version* of every wave it read, plus a global *generation*:
 
-    <prefix>:r:<kind>:g<generation>:<wave>.<version>,…:<hash of the view's parameters>
+    <prefix>:r:<kind>:g<generation>:v<wave>.<version>,…:<hash of the view's parameters>
 
 A commit that writes responses of a wave increments that wave's version in Redis (`INCR`), right after the
-commit; a commit that changes anything else reports read (clusters, memberships, waves, questionnaires, a
-wave's invitations) increments the generation. Every app server builds keys from the same counters, so after a
-submission commits, no server can find an entry made before it: old entries are simply never asked for again,
-and expire after REPORT_CACHE_TTL seconds. Versions are read before the report's queries run, so an entry
-never holds data older than its key (on PostgreSQL each statement sees every commit made before it starts).
+commit; a commit that adds or removes a wave's invitations increments that wave's version and its *invitations
+version*; a commit that changes anything else reports read (clusters, memberships, waves, questionnaires)
+increments the generation. The invited counts behind response rates are keyed by the invitations version
+instead of the wave's version (`cached_invitations`): counting a million invitations took most of a report
+page's time after each submission, and a submission changes no invitation.
+
+Every app server builds keys from the same counters, so after a submission commits, no server can find an entry
+made before it: old entries are simply never asked for again, and expire after REPORT_CACHE_TTL seconds.
+Versions are read before the report's queries run, so an entry never holds data older than its key (on
+PostgreSQL each statement sees every commit made before it starts).
 
 The invalidation hooks are SQLAlchemy session events, so every write path (the questionnaire, admin pages, the
 CLI, the demo loader) is covered without each one having to remember the cache. Bulk statements that bypass
@@ -35,8 +40,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
+
+from reports.aggregate import invitations_per_cluster
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -100,36 +107,39 @@ class ReportCache:
     def enabled(self) -> bool:
         return self.store is not None
 
-    def _version_keys(self, wave_ids: Iterable[int]) -> list[str]:
-        return [f"{self.prefix}:gen", *(f"{self.prefix}:v:{wave_id}" for wave_id in wave_ids)]
+    def _version_keys(self, wave_ids: Iterable[int], of: str = "v") -> list[str]:
+        return [f"{self.prefix}:gen", *(f"{self.prefix}:{of}:{wave_id}" for wave_id in wave_ids)]
 
-    def key(self, kind: str, wave_ids: Sequence[int], parts: Any) -> str | None:
-        """The key for `kind` of result over these waves with these parameters, at the current versions."""
+    def key(self, kind: str, wave_ids: Sequence[int], parts: Any, of: str = "v") -> str | None:
+        """The key for `kind` of result over these waves with these parameters, at the current versions: of the
+        waves' responses (`of="v"`), or of their invitations (`of="i"`)."""
         waves = sorted(set(wave_ids))
         try:
-            versions = [int(v or 0) for v in self.store.mget(self._version_keys(waves))]
+            versions = [int(v or 0) for v in self.store.mget(self._version_keys(waves, of))]
         except Exception:  # noqa: BLE001 - any store failure means: compute without the cache
             log.exception("report cache unavailable; computing without it")
             return None
         digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
         stamp = ",".join(f"{wave}.{version}" for wave, version in zip(waves, versions[1:], strict=True))
-        return f"{self.prefix}:r:{kind}:g{versions[0]}:{stamp}:{digest}"
+        return f"{self.prefix}:r:{kind}:g{versions[0]}:{of}{stamp}:{digest}"
 
-    def get_or_compute(self, kind: str, wave_ids: Sequence[int], parts: Any, compute: Callable[[], T]) -> T:
+    def get_or_compute(self, kind: str, wave_ids: Sequence[int], parts: Any, compute: Callable[[], T],
+                       of: str = "v") -> T:
         """The cached result, or `compute()` stored for the next request. `parts` must name everything besides
         the waves' data that the result depends on (query, k, visible clusters, locale …), as a repr-able value."""
-        key, found = self.lookup(kind, wave_ids, parts)
+        key, found = self.lookup(kind, wave_ids, parts, of)
         if found is not None:
             return found[0]
         result = compute()
         self.store_result(key, result)
         return result
 
-    def lookup(self, kind: str, wave_ids: Sequence[int], parts: Any) -> tuple[str | None, tuple[Any] | None]:
+    def lookup(self, kind: str, wave_ids: Sequence[int], parts: Any,
+               of: str = "v") -> tuple[str | None, tuple[Any] | None]:
         """The key for these arguments (None without a cache) and `(value,)` when an entry was found."""
         if self.store is None:
             return None, None
-        key = self.key(kind, wave_ids, parts)
+        key = self.key(kind, wave_ids, parts, of)
         if key is None:
             return None, None
         try:
@@ -158,11 +168,13 @@ class ReportCache:
             return None
         return pickle.loads(payload)  # noqa: S301 - signed by this app
 
-    def bump(self, wave_ids: Iterable[int] = (), everything: bool = False) -> None:
-        """Make every entry over these waves (or every entry) unreachable."""
+    def bump(self, wave_ids: Iterable[int] = (), everything: bool = False, invitations: Iterable[int] = ()) -> None:
+        """Make every entry over these waves (or every entry) unreachable; with `invitations`, also the invited
+        counts of those waves."""
         if self.store is None:
             return
-        keys = [f"{self.prefix}:gen"] if everything else self._version_keys(sorted(set(wave_ids)))[1:]
+        keys = [f"{self.prefix}:gen"] if everything else [
+            *self._version_keys(sorted(set(wave_ids)))[1:], *self._version_keys(sorted(set(invitations)), "i")[1:]]
         try:
             for key in keys:
                 self.store.incr(key)
@@ -178,6 +190,12 @@ def report_cache(app: Flask | None = None) -> ReportCache:
     return (app or current_app).extensions["report_cache"]
 
 
+def cached_invitations(conn: Connection, wave_id: int) -> tuple[dict[int, int], int]:
+    """`reports.aggregate.invitations_per_cluster`, kept until the wave's invitations or the memberships change."""
+    return report_cache().get_or_compute("invited", [wave_id], wave_id,
+                                         lambda: invitations_per_cluster(conn, wave_id), of="i")
+
+
 def init_app(app: Flask) -> None:
     app.extensions["report_cache"] = ReportCache(
         app.config.get("REPORT_CACHE_URL", ""), app.config.get("REPORT_CACHE_PREFIX", "survey-report"),
@@ -191,13 +209,14 @@ def init_app(app: Flask) -> None:
 # --- Invalidation: note what a transaction wrote, bump the versions once it has committed. ---
 
 def _note_changes(session: Session, _flush_context: Any) -> None:
-    changed = session.info.setdefault("report_cache_changes", {"waves": set(), "everything": False})
+    changed = session.info.setdefault("report_cache_changes",
+                                      {"waves": set(), "invitations": set(), "everything": False})
     for instance in (*session.new, *session.dirty, *session.deleted):
         table = getattr(getattr(instance, "__table__", None), "name", None)
         if table == "response":
             changed["waves"].add(instance.wave_id)
         elif table == "invitation" and (instance in session.new or instance in session.deleted):
-            changed["waves"].add(instance.wave_id)  # response rates count invitations
+            changed["invitations"].add(instance.wave_id)  # response rates count invitations
         elif table in _GLOBAL_TABLES and (instance not in session.dirty or session.is_modified(instance)):
             changed["everything"] = True
 
@@ -209,8 +228,8 @@ def _invalidate_after_commit(session: Session) -> None:
     cache = report_cache()
     if changed["everything"]:
         cache.invalidate()
-    elif changed["waves"]:
-        cache.bump(changed["waves"])
+    elif changed["waves"] or changed["invitations"]:
+        cache.bump(changed["waves"] | changed["invitations"], invitations=changed["invitations"])
 
 
 def _forget_changes(session: Session, _previous_transaction: Any) -> None:

@@ -12,9 +12,13 @@ import uuid
 import pytest
 
 import reports.results
+import survey.cache
 import survey.views.reports
+from survey import clock
 from survey.cache import ReportCache
 from survey.extensions import db
+from survey.models import Organisation
+from survey.operations.setup import invite_organisation
 from tests.conftest import complete_answers, csrf_token
 from tests.reports_data import populate
 
@@ -123,3 +127,50 @@ def test_reports_still_work_when_redis_is_down(app, caplog):
     assert cache.get_or_compute("api", [1], ("x",), lambda: "computed") == "computed"
     cache.bump([1])  # logged, not raised
     assert "report cache unavailable" in caplog.text
+
+
+def _invited(page: bytes, cluster: str = "") -> int:
+    """The "Invited" cell of a cluster's row (or of the total row) in the response rate table."""
+    row = rf'<tr data-group="{cluster}"><th scope="row">[^<]*</th><td class="num">(\d+)</td>'
+    found = re.search(row, page.decode())
+    assert found, f"no response rate row for {cluster or 'all clusters'}"
+    return int(found.group(1))
+
+
+def test_a_submission_does_not_count_the_invitations_again(cache, scenario, policymaker, make_invited, client,
+                                                            monkeypatch):
+    invited = make_invited(clusters=[scenario.clusters["alpha"]])
+    before = policymaker.get("/reports/wave-2021").data
+    for module in (survey.cache, reports.results):
+        monkeypatch.setattr(module, "invitations_per_cluster", _refuse)
+    form = client.get(invited.url)
+    data = {**complete_answers(scenario.wave.questionnaire.parsed), "csrf_token": csrf_token(form.data.decode()),
+            "action": "submit"}
+    assert client.post(invited.url, data=data).status_code == 303
+    after = policymaker.get("/reports/wave-2021").data
+    assert _main(after) != _main(before), "the page counts the new response"
+    assert _invited(after, "alpha") == _invited(before, "alpha")
+
+
+def test_new_invitations_and_members_are_counted_at_once(cache, scenario, policymaker):
+    beta = scenario.clusters["beta"]
+    organisation = Organisation(name="Newcomer", country=beta.country, org_type="sme", size_class="small",
+                                ecosystem=beta.ecosystem, clusters=[beta])
+    db.session.add(organisation)
+    db.session.commit()
+    before = policymaker.get("/reports/wave-2021").data
+    invite_organisation(scenario.wave, organisation, clock.now())
+    db.session.commit()
+    page = policymaker.get("/reports/wave-2021").data
+    assert (_invited(page, "beta"), _invited(page)) == (_invited(before, "beta") + 1, _invited(before) + 1)
+    # An organisation invited to the wave joins another cluster: that cluster's invited count follows.
+    joining = scenario.clusters["gamma"]
+    organisation.clusters.append(joining)
+    db.session.commit()
+    again = policymaker.get("/reports/wave-2021").data
+    assert _invited(again, "gamma") == _invited(page, "gamma") + 1
+    assert _invited(again) == _invited(page)
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("counted the invitations again instead of taking them from the cache")

@@ -22,6 +22,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from reports import results
 from reports.context import Survey
 from reports.sections import PageContext
+from survey.cache import cached_invitations
 from survey.downloads import csv_text, spreadsheet_safe
 
 #: Table name -> (sheet title, what it holds).
@@ -90,7 +91,8 @@ def report_tables(ctx: PageContext, filters: dict[str, list[str]], generated_at:
                                   ctx.query(by="cluster", filters=ctx.page.filters, only=only), ctx.k, disclosure)
     challenges = results.challenges(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.cluster_filter), ctx.k,
                                     disclosure)
-    rates, total = results.response_rates(ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, disclosure)
+    rates, total = results.response_rates(ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, disclosure,
+                                          cached_invitations(ctx.conn, ctx.survey.wave_id))
     wave = ctx.survey.slug
     rate_rows = [{"wave": wave, "group_dimension": "cluster", "group": row["group_value"],
                   "group_label": row["group_label"], "item": "", "item_label": "",

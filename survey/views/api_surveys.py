@@ -17,10 +17,11 @@ from werkzeug.exceptions import HTTPException
 
 from forms.questionnaire import questionnaire_form
 from reports import results
-from reports.aggregate import group_sizes, invitations_per_cluster, load_survey
+from reports.aggregate import group_sizes, load_survey
 from reports.dimensions import InvalidQuery, parse_api_query
 from survey import clock
 from survey.access import allow, public, visible_cluster_ids
+from survey.cache import cached_invitations
 from survey.database import report_connection
 from survey.extensions import db, limiter
 from survey.models import Role, Wave, WaveState
@@ -123,7 +124,7 @@ def status(slug: str):
     if request.args:
         abort(400, "this endpoint takes no parameters")
     conn = report_connection()
-    invited, invited_total = invitations_per_cluster(conn, wave.id)
+    invited, invited_total = cached_invitations(conn, wave.id)
     sizes = group_sizes(conn, (wave.id,), (), "cluster")
     answered = {int(row.group): int(row.n) for row in sizes.itertuples()}
     total = int(group_sizes(conn, (wave.id,))["n"].sum())

@@ -28,7 +28,7 @@ from reports.context import Survey
 from reports.dimensions import InvalidQuery, PageQuery, parse_page_query, requested_values
 from reports.sections import SECTION_NAMES, PageContext, build_sections, compare_wave
 from survey.access import allow, public, visible_cluster_ids
-from survey.cache import report_cache
+from survey.cache import cached_invitations, report_cache
 from survey.database import report_connection
 from survey.extensions import db
 from survey.models import Wave
@@ -183,7 +183,8 @@ def report(slug: str):
     if cached is not None:
         return _render_report(page, main=cached[0])[0]
     sections = build_sections(ctx)
-    rates, total = results.response_rates(ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, ctx.current())
+    rates, total = results.response_rates(ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, ctx.current(),
+                                          cached_invitations(ctx.conn, ctx.survey.wave_id))
     specs = {name: _spec_json(charts.to_spec(section.chart, validate=False))
              for name, section in sections.items() if section.chart is not None}
     svg_urls = {name: url_for(".chart_svg", slug=slug, name=name, **query) for name in specs}
