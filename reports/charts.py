@@ -91,6 +91,25 @@ class ChartText:
         "using": "Using", "planning": "Planning", "not_planned": "No plans", "dont_know": "Don't know"})
 
 
+@dataclass(frozen=True)
+class Figure:
+    """An Altair chart whose data are named datasets, and those datasets as JSON-ready rows.
+
+    Altair copies, checks and hashes every row of a DataFrame, and validates every shorthand string, when a spec
+    is written: for the heat map's 1,600 cells that was a third of a report page's time. The rows here are
+    built as plain JSON values already, so `to_spec` puts them beside Altair's spec as they are."""
+
+    chart: Any
+    datasets: Mapping[str, list[dict[str, Any]]]
+
+    def properties(self, **kwargs: Any) -> Figure:
+        return Figure(self.chart.properties(**kwargs), self.datasets)
+
+    @property
+    def width(self) -> Any:
+        return self.chart.width
+
+
 def _percent(value: float) -> str:
     return f"{value:.0%}"
 
@@ -105,7 +124,7 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
 
 def _stacked(table: pd.DataFrame, scale: Sequence[Option], colours: dict[str, str], sort_by: str,
              interval: str | None, text: ChartText, answer_title: str, item_title: str,
-             width: Width) -> alt.Chart:
+             width: Width) -> Figure:
     """Horizontal bars of every answer's share, stacked in the scale's order, items sorted by `sort_by`."""
     shown = _shown(table).sort_values(sort_by, ascending=False, kind="stable")
     order = shown["item_label"].tolist()
@@ -114,18 +133,17 @@ def _stacked(table: pd.DataFrame, scale: Sequence[Option], colours: dict[str, st
     for row in shown.to_dict("records"):  # records, not itertuples: answer codes such as "1" are not names
         for index, option in enumerate(scale):
             code = str(option.key)
-            rows.append({"item": row["item_label"], "answer": names[index], "position": index,
-                         "count": int(row[code]), "share": float(row[f"share_{code}"]), "n": int(row["n"]),
-                         "interval": _interval(row[f"ci_{interval}_low"], row[f"ci_{interval}_high"])
-                         if interval else ""})
-    data = pd.DataFrame(rows, columns=["item", "answer", "position", "count", "share", "n", "interval"])
-    data = data[data["count"] > 0]
+            if int(row[code]) > 0:  # an answer nobody gave draws nothing
+                rows.append({"item": row["item_label"], "answer": names[index], "position": index,
+                             "count": int(row[code]), "share": float(row[f"share_{code}"]), "n": int(row["n"]),
+                             "interval": _interval(row[f"ci_{interval}_low"], row[f"ci_{interval}_high"])
+                             if interval else ""})
     tooltip = [alt.Tooltip("item:N", title=item_title), alt.Tooltip("answer:N", title=answer_title),
                alt.Tooltip("share:Q", title=text.share, format=".0%"),
                alt.Tooltip("count:Q", title=text.organisations), alt.Tooltip("n:Q", title="n")]
     if interval:
         tooltip.append(alt.Tooltip("interval:N", title=f"{text.interval} ({text.share_using.lower()})"))
-    chart = alt.Chart(data).mark_bar().encode(
+    chart = alt.Chart(alt.NamedData("bars")).mark_bar().encode(
         x=alt.X("share:Q", stack="zero", title=text.share, axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("item:N", sort=order, title=None),
@@ -135,7 +153,7 @@ def _stacked(table: pd.DataFrame, scale: Sequence[Option], colours: dict[str, st
         order=alt.Order("position:Q"),
         tooltip=tooltip,
     )
-    return _sized(chart, width, ROW * len(order))
+    return Figure(_sized(chart, width, ROW * len(order)), {"bars": rows})
 
 
 def _sized(chart: Any, width: Width, height: int) -> Any:
@@ -150,7 +168,7 @@ def _sized(chart: Any, width: Width, height: int) -> Any:
 
 
 def adoption_chart(table: pd.DataFrame, scale: Sequence[Option], text: ChartText = ChartText(),
-                   width: Width = "container") -> alt.Chart:
+                   width: Width = "container") -> Figure:
     """Chart 1: each technology's answers as a stacked bar, sorted by share using; the interval in the tooltip.
 
     `table` is `results.adoption` for one wave without a breakdown.
@@ -160,14 +178,14 @@ def adoption_chart(table: pd.DataFrame, scale: Sequence[Option], text: ChartText
 
 
 def challenges_chart(table: pd.DataFrame, scale: Sequence[Option], text: ChartText = ChartText(),
-                     width: Width = "container") -> alt.Chart:
+                     width: Width = "container") -> Figure:
     """Chart 5: the pandemic challenges' importance, stacked 1 to 5 (and not applicable), most important first."""
     return _stacked(table, scale, IMPORTANCE_COLOURS, "share_important", None, text, text.importance,
                     text.challenge, width)
 
 
 def comparison_chart(groups: pd.DataFrame, total: pd.DataFrame, measure: str = "using",
-                     text: ChartText = ChartText(), width: Width = "container") -> alt.Chart:
+                     text: ChartText = ChartText(), width: Width = "container") -> Figure:
     """Chart 2: one or more clusters against all clusters: the share using (or using or planning) per technology.
 
     `groups` is `results.adoption` by cluster (only the clusters compared), `total` the same without `by`.
@@ -178,9 +196,8 @@ def comparison_chart(groups: pd.DataFrame, total: pd.DataFrame, measure: str = "
         label for label in _shown(groups)["item_label"].unique() if label not in set(total_shown["item_label"])]
     rows = [_bar_row(row, text.all_clusters, share, measure) for row in total_shown.to_dict("records")]
     rows += [_bar_row(row, row["group_label"], share, measure) for row in _shown(groups).to_dict("records")]
-    data = pd.DataFrame(rows, columns=["item", "group", "share", "n", "interval"])
     names = [text.all_clusters] + [name for name in dict.fromkeys(groups["group_label"]) if name is not None]
-    chart = alt.Chart(data).mark_bar().encode(
+    chart = alt.Chart(alt.NamedData("bars")).mark_bar().encode(
         x=alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("item:N", sort=order, title=None),
         yOffset=alt.YOffset("group:N", sort=names),
@@ -190,7 +207,7 @@ def comparison_chart(groups: pd.DataFrame, total: pd.DataFrame, measure: str = "
                  alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations),
                  alt.Tooltip("interval:N", title=text.interval)],
     )
-    return _sized(chart, width, len(order) * (BAR * len(names) + 8))
+    return Figure(_sized(chart, width, len(order) * (BAR * len(names) + 8)), {"bars": rows})
 
 
 def _measure(measure: str, text: ChartText) -> tuple[str, str]:
@@ -205,46 +222,55 @@ def _bar_row(row: dict[str, Any], group: str, share: str, measure: str) -> dict[
 
 
 def heatmap_chart(groups: pd.DataFrame, measure: str = "using", technology_order: Sequence[str] | None = None,
-                  text: ChartText = ChartText()) -> alt.LayerChart:
+                  text: ChartText = ChartText()) -> Figure:
     """Chart 3: clusters by technologies, each cell the share using (or using or planning); withheld cells grey."""
     share, title = _measure(measure, text)
-    rows = []
-    for row in groups.to_dict("records"):
-        withheld = bool(row["suppressed"])
-        value = None if withheld else float(row[share])
-        rows.append({"item": row["item_label"], "group": row["group_label"], "share": value,
-                     "label": "–" if withheld else _percent(value),
-                     "ink": "#ffffff" if value is not None and value > 0.55 else "#1b1b1b",
-                     "n": None if withheld else int(row["n"]), "withheld": withheld})
-    data = pd.DataFrame(rows, columns=["item", "group", "share", "label", "ink", "n", "withheld"])
+    shown: list[dict[str, Any]] = []
+    hidden: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
+    # Columns, not records: a heat map has over a thousand rows, and DataFrame.to_dict("records") is slow.
+    for item, group, withheld, value, n in zip(groups["item_label"].tolist(), groups["group_label"].tolist(),
+                                               groups["suppressed"].astype(bool).tolist(), groups[share].tolist(),
+                                               groups["n"].tolist(), strict=True):
+        label = "–" if withheld else _percent(value)
+        if withheld:
+            hidden.append({"item": item, "group": group, "label": label, "note": text.withheld})
+        else:
+            shown.append({"item": item, "group": group, "share": float(value), "label": label, "n": int(n)})
+        labels.append({"item": item, "group": group, "label": label,
+                       "ink": "#ffffff" if not withheld and value > 0.55 else "#1b1b1b"})
     if technology_order is None:
-        technology_order = (data.groupby("item", sort=False)["share"].mean().sort_values(ascending=False, kind="stable")
-                            .index.tolist())
-    clusters = list(dict.fromkeys(data["group"]))
+        means: dict[str, list[float]] = {}
+        for row in shown:
+            means.setdefault(row["item"], []).append(row["share"])
+        ranked = sorted(means, key=lambda item: -sum(means[item]) / len(means[item]))
+        technology_order = ranked + [row["item"] for row in labels if row["item"] not in means]
+    clusters = list(dict.fromkeys(row["group"] for row in labels))
     x = alt.X("group:N", sort=clusters, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=120, orient="top"))
-    y = alt.Y("item:N", sort=list(technology_order), title=None)
-    shown = data[~data["withheld"]].drop(columns="withheld")
-    hidden = data[data["withheld"]][["item", "group", "label"]].assign(note=text.withheld)
-    cells = alt.Chart(shown).mark_rect().encode(
+    y = alt.Y("item:N", sort=list(dict.fromkeys(technology_order)), title=None)
+    cells = alt.Chart(alt.NamedData("cells")).mark_rect().encode(
         x=x, y=y,
         color=alt.Color("share:Q", title=title, scale=alt.Scale(scheme="blues", domain=[0, 1]),
                         legend=alt.Legend(format="%", direction="horizontal", gradientLength=160)),
         tooltip=[alt.Tooltip("group:N", title=text.cluster), alt.Tooltip("item:N", title=text.technology),
                  alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations)],
     )
-    withheld = alt.Chart(hidden).mark_rect(color=WITHHELD_COLOUR).encode(
+    withheld = alt.Chart(alt.NamedData("withheld")).mark_rect(color=WITHHELD_COLOUR).encode(
         x=x, y=y, tooltip=[alt.Tooltip("group:N", title=text.cluster), alt.Tooltip("item:N", title=text.technology),
                            alt.Tooltip("note:N", title=title)])
-    labels = alt.Chart(data[["item", "group", "label", "ink"]]).mark_text(baseline="middle").encode(
-        x=x, y=y, text="label:N", color=alt.Color("ink:N", scale=None))
+    texts = alt.Chart(alt.NamedData("labels")).mark_text(baseline="middle").encode(
+        x=x, y=y, text=alt.Text("label:N"), color=alt.Color("ink:N", scale=None))
     # The text colours are literal (scale=None), so the colour scale of the cells must not be shared with them.
     # Cells keep a readable size (the page scrolls the chart sideways on a phone), so no "container" width.
-    return alt.layer(cells, withheld, labels).resolve_scale(color="independent").properties(
-        width=alt.Step(HEATMAP_CELL), height=alt.Step(ROW + 2))
+    # Built in one constructor: alt.layer().resolve_scale().properties() copies every layer twice over.
+    chart = alt.LayerChart(layer=[cells, withheld, texts],
+                           resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
+                           width=alt.Step(HEATMAP_CELL), height=alt.Step(ROW + 2))
+    return Figure(chart, {"cells": shown, "withheld": hidden, "labels": labels})
 
 
 def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = ChartText(),
-                width: Width = "container") -> alt.LayerChart:
+                width: Width = "container") -> Figure:
     """Chart 4: the change per technology between waves: a dot per wave joined by a line, latest wave sorted.
 
     `table` is `results.adoption` by wave, waves in chronological order.
@@ -264,9 +290,10 @@ def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = C
     order = latest.sort_values("share", ascending=False, kind="stable")["item"].tolist()
     order += [item for item in dict.fromkeys(points["item"]) if item not in set(order)]
     y = alt.Y("item:N", sort=order, title=None)
-    lines = alt.Chart(spans).mark_rule(color="#6b6b6b", strokeWidth=2).encode(
-        x=alt.X("min:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), x2="max:Q", y=y)
-    dots = alt.Chart(points).mark_point().encode(
+    lines = alt.Chart(alt.NamedData("spans")).mark_rule(color="#6b6b6b", strokeWidth=2).encode(
+        x=alt.X("min:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        x2=alt.X2("max:Q"), y=y)
+    dots = alt.Chart(alt.NamedData("points")).mark_point().encode(
         x=alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), y=y,
         color=alt.Color("wave:N", title=text.wave, sort=waves,
                         scale=alt.Scale(domain=waves, range=[PALETTE[1], PALETTE[0], *PALETTE[2:]][: len(waves)])),
@@ -275,23 +302,30 @@ def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = C
                  alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations),
                  alt.Tooltip("interval:N", title=text.interval)],
     )
-    return _sized(alt.layer(lines, dots), width, ROW * len(order))
+    return Figure(_sized(alt.layer(lines, dots), width, ROW * len(order)),
+                  {"spans": _records(spans), "points": _records(points)})
 
 
-def to_spec(chart: alt.TopLevelMixin, validate: bool = True) -> dict[str, Any]:
-    """The chart's Vega-Lite JSON, with the house theme whatever theme is enabled elsewhere.
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows: numbers as Python's, missing values as None."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def to_spec(figure: Figure, validate: bool = True) -> dict[str, Any]:
+    """The chart's Vega-Lite JSON, with the house theme whatever theme is enabled elsewhere, and its data.
 
     Validating against the Vega-Lite schema costs most of a report page's time (over 100 ms for its five charts),
     so the web app skips it: the builders are checked against the schema by the tests (tests/test_charts.py)."""
     with alt.theme.enable(THEME):
-        return chart.to_dict(validate=validate)
+        spec = figure.chart.to_dict(validate=validate)
+    return {**spec, "datasets": dict(figure.datasets)}
 
 
-def to_svg(chart: alt.TopLevelMixin, width: int = SVG_WIDTH) -> str:
+def to_svg(figure: Figure, width: int = SVG_WIDTH) -> str:
     """Render the chart on the server (for pages viewed without JavaScript), at a fixed width."""
-    if getattr(chart, "width", None) == "container":
-        chart = chart.properties(width=width)
-    spec = to_spec(chart, validate=False)
+    if figure.width == "container":
+        figure = figure.properties(width=width)
+    spec = to_spec(figure, validate=False)
     return vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION)
 
 

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-import altair as alt
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
@@ -56,7 +55,7 @@ class Section:
     rows: list[dict[str, Any]] = field(default_factory=list)
     #: Column headings of tables whose columns are groups (comparison, heat map, waves).
     columns: list[Option] = field(default_factory=list)
-    chart: alt.TopLevelMixin | None = None
+    chart: charts.Figure | None = None
     #: What the one-sentence summary says (labels and numbers), empty when there is nothing to say.
     facts: dict[str, Any] = field(default_factory=dict)
 

@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 import altair as alt
 import pandas as pd
 import pytest
+from altair.utils.schemapi import validate_jsonschema
+from altair.vegalite.v6.schema import core as vega_lite
 
 from reports import charts
 from reports.context import Option
@@ -145,3 +147,26 @@ def test_names_are_data_in_specs_and_escaped_in_svg(build):
     assert "<svg onload" not in svg and "&lt;svg onload=alert(1)&gt;" in svg
     ET.fromstring(svg)  # still well-formed XML
 
+
+
+def _every_chart() -> dict[str, charts.Figure]:
+    codes = ["using", "planning", "not_planned", "dont_know"]
+    total = _table(_adoption_rows(scale=3), codes)
+    groups = _table(_adoption_rows("a", "Alpha") + _adoption_rows("b", "Beta", suppressed=True), codes)
+    waves = _table(_adoption_rows(wave="2019") + _adoption_rows(wave="2021", scale=2), codes)
+    challenges = _table([{"item": "c", "item_label": "Challenge", "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "na": 0}],
+                        [option.key for option in IMPORTANCE])
+    return {"adoption": charts.adoption_chart(total, ADOPTION), "comparison": charts.comparison_chart(groups, total),
+            "heatmap": charts.heatmap_chart(groups), "waves": charts.waves_chart(waves),
+            "challenges": charts.challenges_chart(challenges, IMPORTANCE)}
+
+
+@pytest.mark.parametrize("name", ["adoption", "comparison", "heatmap", "waves", "challenges"])
+def test_each_spec_with_its_data_is_valid_vega_lite(name):
+    """The rows are put beside Altair's spec without Altair seeing them: the whole spec must still be valid,
+    and every dataset a layer names must be there, as plain JSON."""
+    spec = charts.to_spec(_every_chart()[name])
+    validate_jsonschema(spec, vega_lite.load_schema())
+    named = {layer["data"]["name"] for layer in [spec, *spec.get("layer", [])] if "data" in layer}
+    assert named and named <= set(spec["datasets"])
+    assert json.loads(json.dumps(spec["datasets"], allow_nan=False)) == spec["datasets"]

@@ -15,7 +15,6 @@ import zipfile
 from collections.abc import Mapping
 from typing import Any
 
-import altair as alt
 import vl_convert
 from fpdf import FPDF
 
@@ -28,18 +27,18 @@ WIDTH = charts.SVG_WIDTH
 PNG_SCALE = 2
 
 
-def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    if getattr(chart, "width", None) == "container":
+def _spec(chart: charts.Figure) -> dict[str, Any]:
+    if chart.width == "container":
         chart = chart.properties(width=WIDTH)
     return charts.to_spec(chart)
 
 
-def to_png(chart: alt.TopLevelMixin, scale: float = PNG_SCALE) -> bytes:
+def to_png(chart: charts.Figure, scale: float = PNG_SCALE) -> bytes:
     return vl_convert.vegalite_to_png(_spec(chart), vl_version=charts.VEGA_LITE_VERSION, scale=scale,
                                       allowed_base_urls=[])
 
 
-def to_pdf(chart: alt.TopLevelMixin) -> bytes:
+def to_pdf(chart: charts.Figure) -> bytes:
     return vl_convert.vegalite_to_pdf(_spec(chart), vl_version=charts.VEGA_LITE_VERSION, allowed_base_urls=[])
 
 
