@@ -3,6 +3,7 @@
 Every value can be overridden from the environment, so one image serves a laptop and a cluster of app servers.
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -24,3 +25,15 @@ preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def pre_fork(server, worker):
+    """Move every object the master made (the app, Altair's Vega-Lite schema, pandas, Babel's data: ~200,000
+    objects) out of the garbage collector's sight before a worker is forked from it (the recipe in `gc.freeze`'s
+    documentation).
+
+    A worker's full collections then walk only what the worker made itself. Over the master's objects, one full
+    collection took 160-180 ms on the 2-core machine: a pause for every request that worker was serving. Such
+    collections are rare (none in 350 submissions), so this is for the tail, not the median; it also leaves
+    the master's pages unwritten, so the workers keep sharing them."""
+    gc.freeze()
