@@ -102,13 +102,6 @@ class Figure:
     chart: Any
     datasets: Mapping[str, list[dict[str, Any]]]
 
-    def properties(self, **kwargs: Any) -> Figure:
-        return Figure(self.chart.properties(**kwargs), self.datasets)
-
-    @property
-    def width(self) -> Any:
-        return self.chart.width
-
 
 def _percent(value: float) -> str:
     return f"{value:.0%}"
@@ -279,11 +272,10 @@ def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = C
     shown = _shown(table)
     # Waves by slug: short, and distinct where titles differ only at the end.
     waves = list(dict.fromkeys(table["wave_value"]))
-    points = pd.DataFrame(
-        [{"item": row["item_label"], "wave": row["wave_value"], "share": float(row[share]), "n": int(row["n"]),
-          "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"])}
-         for row in shown.to_dict("records")],
-        columns=["item", "wave", "share", "n", "interval"])
+    rows = [{"item": row["item_label"], "wave": row["wave_value"], "share": float(row[share]), "n": int(row["n"]),
+             "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"])}
+            for row in shown.to_dict("records")]
+    points = pd.DataFrame(rows, columns=["item", "wave", "share", "n", "interval"])
     spans = points.groupby("item", sort=False)["share"].agg(["min", "max", "count"]).reset_index()
     spans = spans[spans["count"] > 1][["item", "min", "max"]]
     latest = points[points["wave"] == waves[-1]] if waves else points
@@ -302,13 +294,9 @@ def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = C
                  alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations),
                  alt.Tooltip("interval:N", title=text.interval)],
     )
+    # Shown rows only, so no value is missing; to_dict gives Python's numbers.
     return Figure(_sized(alt.layer(lines, dots), width, ROW * len(order)),
-                  {"spans": _records(spans), "points": _records(points)})
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready rows: numbers as Python's, missing values as None."""
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+                  {"spans": spans.to_dict("records"), "points": rows})
 
 
 def to_spec(figure: Figure, validate: bool = True) -> dict[str, Any]:
@@ -321,11 +309,16 @@ def to_spec(figure: Figure, validate: bool = True) -> dict[str, Any]:
     return {**spec, "datasets": dict(figure.datasets)}
 
 
+def fixed_width(figure: Figure, width: int = SVG_WIDTH) -> Figure:
+    """The chart at `width` pixels where it takes its container's width, which only a browser has."""
+    if getattr(figure.chart, "width", None) != "container":
+        return figure
+    return Figure(figure.chart.properties(width=width), figure.datasets)
+
+
 def to_svg(figure: Figure, width: int = SVG_WIDTH) -> str:
     """Render the chart on the server (for pages viewed without JavaScript), at a fixed width."""
-    if figure.width == "container":
-        figure = figure.properties(width=width)
-    spec = to_spec(figure, validate=False)
+    spec = to_spec(fixed_width(figure, width), validate=False)
     return vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION)
 
 

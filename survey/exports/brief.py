@@ -28,9 +28,7 @@ PNG_SCALE = 2
 
 
 def _spec(chart: charts.Figure) -> dict[str, Any]:
-    if chart.width == "container":
-        chart = chart.properties(width=WIDTH)
-    return charts.to_spec(chart)
+    return charts.to_spec(charts.fixed_width(chart, WIDTH))
 
 
 def to_png(chart: charts.Figure, scale: float = PNG_SCALE) -> bytes:
