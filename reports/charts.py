@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import altair as alt
 import pandas as pd
 import vl_convert
+from altair.utils.schemapi import validate_jsonschema
+from altair.vegalite.v6.schema import core as vega_lite
 
 from reports.context import Option
+from reports.frames import records
 
 THEME = "cluster_survey"
 
@@ -41,6 +45,8 @@ HEATMAP_CELL = 52
 #: Height of one bar's row, and of one bar among several in a row.
 ROW = 22
 BAR = 11
+#: Chart specs kept per builder (see `_written`): a few per page, language and measure.
+SPECS_KEPT = 128
 
 Width = int | str
 
@@ -90,16 +96,25 @@ class ChartText:
     short_answers: Mapping[str, str] = field(default_factory=lambda: {
         "using": "Using", "planning": "Planning", "not_planned": "No plans", "dont_know": "Don't know"})
 
+    def __hash__(self) -> int:
+        # Chart specs are memoised with their words as part of the key; the mapping is hashed by its items.
+        return hash((*(getattr(self, name) for name in self.__dataclass_fields__ if name != "short_answers"),
+                     tuple(self.short_answers.items())))
+
 
 @dataclass(frozen=True)
 class Figure:
-    """An Altair chart whose data are named datasets, and those datasets as JSON-ready rows.
+    """A chart's Vega-Lite spec as Altair writes it, its data left out as named datasets, and those datasets as
+    JSON-ready rows.
 
     Altair copies, checks and hashes every row of a DataFrame, and validates every shorthand string, when a spec
     is written: for the heat map's 1,600 cells that was a third of a report page's time. The rows here are
-    built as plain JSON values already, so `to_spec` puts them beside Altair's spec as they are."""
+    built as plain JSON values already, so `to_spec` puts them beside Altair's spec as they are.
 
-    chart: Any
+    The spec without its data depends only on a few labels, orders and sizes, which rarely change from one
+    submission to the next, so the builders keep it (`_written`): it is shared, and never changed in place."""
+
+    spec: Mapping[str, Any]
     datasets: Mapping[str, list[dict[str, Any]]]
 
 
@@ -115,15 +130,24 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     return table[~table["suppressed"].astype(bool)]
 
 
+def _written(chart: Any) -> dict[str, Any]:
+    """The chart's Vega-Lite JSON with the house theme, whatever theme is enabled elsewhere.
+
+    Not validated: that took most of a report page's time. `to_spec(validate=True)` checks the finished spec,
+    and the tests check every builder's (tests/test_charts.py)."""
+    with alt.theme.enable(THEME):
+        return chart.to_dict(validate=False)
+
+
 def _stacked(table: pd.DataFrame, scale: Sequence[Option], colours: dict[str, str], sort_by: str,
              interval: str | None, text: ChartText, answer_title: str, item_title: str,
              width: Width) -> Figure:
     """Horizontal bars of every answer's share, stacked in the scale's order, items sorted by `sort_by`."""
     shown = _shown(table).sort_values(sort_by, ascending=False, kind="stable")
-    order = shown["item_label"].tolist()
-    names = [text.short_answers.get(str(option.key), option.label) for option in scale]
+    order = tuple(shown["item_label"].tolist())
+    names = tuple(text.short_answers.get(str(option.key), option.label) for option in scale)
     rows = []
-    for row in shown.to_dict("records"):  # records, not itertuples: answer codes such as "1" are not names
+    for row in records(shown):  # dicts, not itertuples: answer codes such as "1" are not names
         for index, option in enumerate(scale):
             code = str(option.key)
             if int(row[code]) > 0:  # an answer nobody gave draws nothing
@@ -131,6 +155,14 @@ def _stacked(table: pd.DataFrame, scale: Sequence[Option], colours: dict[str, st
                              "count": int(row[code]), "share": float(row[f"share_{code}"]), "n": int(row["n"]),
                              "interval": _interval(row[f"ci_{interval}_low"], row[f"ci_{interval}_high"])
                              if interval else ""})
+    spec = _stacked_spec(order, names, tuple(colours.get(str(option.key), "#999999") for option in scale),
+                         interval is not None, text, answer_title, item_title, width)
+    return Figure(spec, {"bars": rows})
+
+
+@lru_cache(maxsize=SPECS_KEPT)
+def _stacked_spec(order: tuple[str, ...], names: tuple[str, ...], colours: tuple[str, ...], interval: bool,
+                  text: ChartText, answer_title: str, item_title: str, width: Width) -> dict[str, Any]:
     tooltip = [alt.Tooltip("item:N", title=item_title), alt.Tooltip("answer:N", title=answer_title),
                alt.Tooltip("share:Q", title=text.share, format=".0%"),
                alt.Tooltip("count:Q", title=text.organisations), alt.Tooltip("n:Q", title="n")]
@@ -139,14 +171,12 @@ def _stacked(table: pd.DataFrame, scale: Sequence[Option], colours: dict[str, st
     chart = alt.Chart(alt.NamedData("bars")).mark_bar().encode(
         x=alt.X("share:Q", stack="zero", title=text.share, axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("item:N", sort=order, title=None),
-        color=alt.Color("answer:N", title=answer_title,
-                        scale=alt.Scale(domain=names,
-                                        range=[colours.get(str(o.key), "#999999") for o in scale])),
+        y=alt.Y("item:N", sort=list(order), title=None),
+        color=alt.Color("answer:N", title=answer_title, scale=alt.Scale(domain=list(names), range=list(colours))),
         order=alt.Order("position:Q"),
         tooltip=tooltip,
     )
-    return Figure(_sized(chart, width, ROW * len(order)), {"bars": rows})
+    return _written(_sized(chart, width, ROW * len(order)))
 
 
 def _sized(chart: Any, width: Width, height: int) -> Any:
@@ -187,20 +217,26 @@ def comparison_chart(groups: pd.DataFrame, total: pd.DataFrame, measure: str = "
     total_shown = _shown(total).sort_values(share, ascending=False, kind="stable")
     order = total_shown["item_label"].tolist() + [
         label for label in _shown(groups)["item_label"].unique() if label not in set(total_shown["item_label"])]
-    rows = [_bar_row(row, text.all_clusters, share, measure) for row in total_shown.to_dict("records")]
-    rows += [_bar_row(row, row["group_label"], share, measure) for row in _shown(groups).to_dict("records")]
+    rows = [_bar_row(row, text.all_clusters, share, measure) for row in records(total_shown)]
+    rows += [_bar_row(row, row["group_label"], share, measure) for row in records(_shown(groups))]
     names = [text.all_clusters] + [name for name in dict.fromkeys(groups["group_label"]) if name is not None]
+    return Figure(_comparison_spec(tuple(order), tuple(names), title, text, width), {"bars": rows})
+
+
+@lru_cache(maxsize=SPECS_KEPT)
+def _comparison_spec(order: tuple[str, ...], names: tuple[str, ...], title: str, text: ChartText,
+                     width: Width) -> dict[str, Any]:
     chart = alt.Chart(alt.NamedData("bars")).mark_bar().encode(
         x=alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("item:N", sort=order, title=None),
-        yOffset=alt.YOffset("group:N", sort=names),
-        color=alt.Color("group:N", title=text.cluster, sort=names,
-                        scale=alt.Scale(domain=names, range=[ALL_COLOUR, *PALETTE][: len(names)])),
+        y=alt.Y("item:N", sort=list(order), title=None),
+        yOffset=alt.YOffset("group:N", sort=list(names)),
+        color=alt.Color("group:N", title=text.cluster, sort=list(names),
+                        scale=alt.Scale(domain=list(names), range=[ALL_COLOUR, *PALETTE][: len(names)])),
         tooltip=[alt.Tooltip("item:N", title=text.technology), alt.Tooltip("group:N", title=text.cluster),
                  alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations),
                  alt.Tooltip("interval:N", title=text.interval)],
     )
-    return Figure(_sized(chart, width, len(order) * (BAR * len(names) + 8)), {"bars": rows})
+    return _written(_sized(chart, width, len(order) * (BAR * len(names) + 8)))
 
 
 def _measure(measure: str, text: ChartText) -> tuple[str, str]:
@@ -238,9 +274,17 @@ def heatmap_chart(groups: pd.DataFrame, measure: str = "using", technology_order
             means.setdefault(row["item"], []).append(row["share"])
         ranked = sorted(means, key=lambda item: -sum(means[item]) / len(means[item]))
         technology_order = ranked + [row["item"] for row in labels if row["item"] not in means]
-    clusters = list(dict.fromkeys(row["group"] for row in labels))
-    x = alt.X("group:N", sort=clusters, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=120, orient="top"))
-    y = alt.Y("item:N", sort=list(dict.fromkeys(technology_order)), title=None)
+    clusters = tuple(dict.fromkeys(row["group"] for row in labels))
+    spec = _heatmap_spec(clusters, tuple(dict.fromkeys(technology_order)), title, text)
+    return Figure(spec, {"cells": shown, "withheld": hidden, "labels": labels})
+
+
+@lru_cache(maxsize=SPECS_KEPT)
+def _heatmap_spec(clusters: tuple[str, ...], technologies: tuple[str, ...], title: str,
+                  text: ChartText) -> dict[str, Any]:
+    x = alt.X("group:N", sort=list(clusters), title=None,
+              axis=alt.Axis(labelAngle=-40, labelLimit=120, orient="top"))
+    y = alt.Y("item:N", sort=list(technologies), title=None)
     cells = alt.Chart(alt.NamedData("cells")).mark_rect().encode(
         x=x, y=y,
         color=alt.Color("share:Q", title=title, scale=alt.Scale(scheme="blues", domain=[0, 1]),
@@ -256,10 +300,9 @@ def heatmap_chart(groups: pd.DataFrame, measure: str = "using", technology_order
     # The text colours are literal (scale=None), so the colour scale of the cells must not be shared with them.
     # Cells keep a readable size (the page scrolls the chart sideways on a phone), so no "container" width.
     # Built in one constructor: alt.layer().resolve_scale().properties() copies every layer twice over.
-    chart = alt.LayerChart(layer=[cells, withheld, texts],
-                           resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
-                           width=alt.Step(HEATMAP_CELL), height=alt.Step(ROW + 2))
-    return Figure(chart, {"cells": shown, "withheld": hidden, "labels": labels})
+    return _written(alt.LayerChart(layer=[cells, withheld, texts],
+                                   resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
+                                   width=alt.Step(HEATMAP_CELL), height=alt.Step(ROW + 2)))
 
 
 def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = ChartText(),
@@ -271,49 +314,56 @@ def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = C
     share, title = _measure(measure, text)
     shown = _shown(table)
     # Waves by slug: short, and distinct where titles differ only at the end.
-    waves = list(dict.fromkeys(table["wave_value"]))
+    waves = tuple(dict.fromkeys(table["wave_value"]))
     rows = [{"item": row["item_label"], "wave": row["wave_value"], "share": float(row[share]), "n": int(row["n"]),
              "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"])}
-            for row in shown.to_dict("records")]
+            for row in records(shown)]
     points = pd.DataFrame(rows, columns=["item", "wave", "share", "n", "interval"])
     spans = points.groupby("item", sort=False)["share"].agg(["min", "max", "count"]).reset_index()
     spans = spans[spans["count"] > 1][["item", "min", "max"]]
     latest = points[points["wave"] == waves[-1]] if waves else points
     order = latest.sort_values("share", ascending=False, kind="stable")["item"].tolist()
     order += [item for item in dict.fromkeys(points["item"]) if item not in set(order)]
-    y = alt.Y("item:N", sort=order, title=None)
+    return Figure(_waves_spec(tuple(order), waves, title, text, width),
+                  {"spans": records(spans), "points": rows})
+
+
+@lru_cache(maxsize=SPECS_KEPT)
+def _waves_spec(order: tuple[str, ...], waves: tuple[str, ...], title: str, text: ChartText,
+                width: Width) -> dict[str, Any]:
+    y = alt.Y("item:N", sort=list(order), title=None)
     lines = alt.Chart(alt.NamedData("spans")).mark_rule(color="#6b6b6b", strokeWidth=2).encode(
         x=alt.X("min:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         x2=alt.X2("max:Q"), y=y)
     dots = alt.Chart(alt.NamedData("points")).mark_point().encode(
         x=alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), y=y,
-        color=alt.Color("wave:N", title=text.wave, sort=waves,
-                        scale=alt.Scale(domain=waves, range=[PALETTE[1], PALETTE[0], *PALETTE[2:]][: len(waves)])),
-        shape=alt.Shape("wave:N", sort=waves, title=text.wave),
+        color=alt.Color("wave:N", title=text.wave, sort=list(waves),
+                        scale=alt.Scale(domain=list(waves),
+                                        range=[PALETTE[1], PALETTE[0], *PALETTE[2:]][: len(waves)])),
+        shape=alt.Shape("wave:N", sort=list(waves), title=text.wave),
         tooltip=[alt.Tooltip("item:N", title=text.technology), alt.Tooltip("wave:N", title=text.wave),
                  alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations),
                  alt.Tooltip("interval:N", title=text.interval)],
     )
-    # Shown rows only, so no value is missing; to_dict gives Python's numbers.
-    return Figure(_sized(alt.layer(lines, dots), width, ROW * len(order)),
-                  {"spans": spans.to_dict("records"), "points": rows})
+    return _written(_sized(alt.layer(lines, dots), width, ROW * len(order)))
 
 
 def to_spec(figure: Figure, validate: bool = True) -> dict[str, Any]:
-    """The chart's Vega-Lite JSON, with the house theme whatever theme is enabled elsewhere, and its data.
+    """The chart's whole Vega-Lite JSON: the spec and its data.
 
-    Validating against the Vega-Lite schema costs most of a report page's time (over 100 ms for its five charts),
-    so the web app skips it: the builders are checked against the schema by the tests (tests/test_charts.py)."""
-    with alt.theme.enable(THEME):
-        spec = figure.chart.to_dict(validate=validate)
-    return {**spec, "datasets": dict(figure.datasets)}
+    Validating against the Vega-Lite schema takes longer than building a report page's five charts, so the
+    web app skips it: the builders are checked against the schema by the tests (tests/test_charts.py)."""
+    spec = {**figure.spec, "datasets": dict(figure.datasets)}
+    if validate:
+        validate_jsonschema(spec, vega_lite.load_schema())
+    return spec
 
 
 def fixed_width(figure: Figure, width: int = SVG_WIDTH) -> Figure:
     """The chart at `width` pixels where it takes its container's width, which only a browser has."""
-    if getattr(figure.chart, "width", None) != "container":
+    if figure.spec.get("width") != "container":
         return figure
-    return Figure(figure.chart.properties(width=width), figure.datasets)
+    return Figure({**figure.spec, "width": width}, figure.datasets)
 
 
 def to_svg(figure: Figure, width: int = SVG_WIDTH) -> str:

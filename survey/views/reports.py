@@ -26,6 +26,7 @@ from reports import charts, results
 from reports.aggregate import load_survey
 from reports.context import Survey
 from reports.dimensions import InvalidQuery, PageQuery, parse_page_query, requested_values
+from reports.frames import records
 from reports.sections import SECTION_NAMES, PageContext, build_sections, compare_wave
 from survey.access import allow, public, visible_cluster_ids
 from survey.cache import cached_invitations, report_cache
@@ -198,7 +199,7 @@ def report(slug: str):
         "section_names": SECTION_NAMES,
         "specs": specs,
         "svg_urls": svg_urls,
-        "rates": rates.to_dict("records"),
+        "rates": records(rates),
         "rates_total": total,
         "compare_wave": compare_wave(ctx.survey, ctx.page.compare_wave),
         "clusters": _cluster_options(ctx),
