@@ -170,3 +170,22 @@ def test_each_spec_with_its_data_is_valid_vega_lite(name):
     named = {layer["data"]["name"] for layer in [spec, *spec.get("layer", [])] if "data" in layer}
     assert named and named <= set(spec["datasets"])
     assert json.loads(json.dumps(spec["datasets"], allow_nan=False)) == spec["datasets"]
+
+
+def test_specs_kept_between_pages_follow_the_words_and_are_never_changed_in_place():
+    """Altair's part of a spec is kept per builder: a reader in another language, or a new technology order,
+    must get its own, and drawing at a fixed width must not change what the next page is given."""
+    table = _table(_adoption_rows(), ["using", "planning", "not_planned", "dont_know"])
+    english = charts.to_spec(charts.adoption_chart(table, ADOPTION))
+    french = charts.ChartText(short_answers={"using": "Utilise", "planning": "Prévu", "not_planned": "Non prévu",
+                                             "dont_know": "Ne sait pas"})
+    spec = charts.to_spec(charts.adoption_chart(table, ADOPTION, french))
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["Utilise", "Prévu", "Non prévu", "Ne sait pas"]
+    assert english["encoding"]["color"]["scale"]["domain"][0] == "Using"
+    rows = _adoption_rows()
+    rows[2]["using"] = 60  # blockchain now the most used (60 of 79)
+    reordered = charts.to_spec(charts.adoption_chart(_table(rows, list(charts.ANSWER_COLOURS)), ADOPTION))
+    assert reordered["encoding"]["y"]["sort"][0] == "Blockchain"
+    charts.to_svg(charts.adoption_chart(table, ADOPTION))
+    assert charts.to_spec(charts.adoption_chart(table, ADOPTION)) == english
+    assert english["width"] == "container"
