@@ -8,7 +8,7 @@ SVG image drawn on the server by the route below.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache, lru_cache
 from importlib.metadata import version
@@ -20,14 +20,14 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask.signals import before_render_template, template_rendered
 from flask_babel import get_locale, gettext
 from jinja2.utils import htmlsafe_json_dumps
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from reports import charts, results
 from reports.aggregate import load_survey
 from reports.context import Survey
 from reports.dimensions import InvalidQuery, PageQuery, parse_page_query, requested_values
 from reports.frames import records
-from reports.sections import SECTION_NAMES, PageContext, build_sections, compare_wave
+from reports.sections import SECTION_NAMES, Cell, PageContext, build_sections, compare_wave
 from survey.access import allow, public, visible_cluster_ids
 from survey.cache import cached_invitations, report_cache
 from survey.database import report_connection
@@ -55,6 +55,25 @@ def refuse_hidden_clusters(survey: Survey, visible: frozenset[int] | None) -> No
 def percentformat(value: float) -> str:
     """Flask-Babel's `percentformat`, with the fast formatter below."""
     return percent_formatter(get_locale() or _ENGLISH)(value)
+
+
+@bp.app_template_global()
+def share_cells(cells: Iterable[Cell], withheld: Markup) -> Markup:
+    """A table row's cells of shares (`reports.sections.Cell`), as the report page prints them; `withheld` is
+    what a withheld cell says.
+
+    Written here rather than as a template macro: a 100-cluster heat map has 1,600 cells, and the macro's
+    attribute look-ups and escaping took a quarter of the page's time."""
+    html = []
+    for cell in cells:
+        if cell.state == "shown":
+            html.append(f'<td class="num">{escape(cell.share)} '
+                        f'<span class="ci">({escape(cell.interval)}, n={cell.n:d})</span></td>')
+        elif cell.state == "withheld":
+            html.append(f'<td class="num">{withheld}</td>')
+        else:
+            html.append('<td class="num">–</td>')
+    return Markup("".join(html))
 
 
 _ONE = Decimal(1)
