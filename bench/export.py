@@ -3,9 +3,10 @@
 Loads a synthetic wave with bench/generate.py (in a child process, so that its memory does not count) into a
 database made for the run (on PostgreSQL then VACUUMed, as autovacuum would have done), then streams
 GET /reports/<slug>/responses.csv through the app's WSGI interface as an admin and reads the body a chunk at a
-time, as a server would send it. Prints rows per second, the process's peak RSS and, on a local PostgreSQL, the
-CPU time and peak RSS of the server process that ran the COPY. The last line is a one-line summary
-(bench/run_all.py quotes it).
+time, as a server would send it. The generator makes one wave only (`--waves 1`, 40 clusters), so that the
+exported wave holds all N responses: by default it would split them over two waves. Prints rows per second,
+the process's peak RSS and, on a local PostgreSQL, the CPU time and peak RSS of the server process that ran
+the COPY. The last line is a one-line summary (bench/run_all.py quotes it).
 
     python -m bench.export --responses 1000000                          # SQLite in a temporary folder
     python -m bench.export --responses 1000000 --backend postgresql     # a database created and dropped here
@@ -50,7 +51,7 @@ def main() -> None:
     with _database(args) as url:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "bench.generate", "--database-url", url,
-                        "--responses", str(args.responses)], check=True, stdout=subprocess.DEVNULL)
+                        "--responses", str(args.responses), "--waves", "1"], check=True, stdout=subprocess.DEVNULL)
         print(f"loaded {args.responses:,} responses in {time.perf_counter() - started:.0f} s", flush=True)
         if make_url(url).get_backend_name() == "postgresql":
             _vacuum(url)

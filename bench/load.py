@@ -49,12 +49,13 @@ import numpy as np
 from sqlalchemy import create_engine, insert, text
 
 from bench.adoption import DEFAULT_POSTGRES, postgres_database
-from bench.generate import COUNTRIES, load, synthesise
+from bench.generate import COUNTRIES, WAVE_ID, load, synthesise
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_PORT, BARE_PORT = 5410, 5411
 CONNECTIONS = 32
 WRK_THREADS = 2
+CLUSTERS = 40
 
 
 def ensure_wrk() -> str:
@@ -93,9 +94,10 @@ def _form_values(rng: np.random.Generator, questionnaire, profile: dict) -> dict
 
 
 def prepare(url: str, base: int, submissions: int, secret_key: str, folder: Path) -> dict[str, list[Path]]:
-    """Load `base` responses, add `submissions` invited organisations, write the triple files per run."""
+    """Load `base` responses (bench/generate.py: two waves, half of them in the open one), add `submissions`
+    organisations invited to the open wave, write the triple files per run."""
     engine = create_engine(url)
-    load(engine, synthesise(base, clusters=40, seed=3), log=lambda *_: None)
+    loaded = load(engine, synthesise(base, clusters=CLUSTERS, seed=3), log=lambda *_: None)
     from survey.models import Invitation, Organisation, membership
     from survey.models.invitations import hash_token
     from survey.questionnaire import default_document, parse
@@ -106,17 +108,19 @@ def prepare(url: str, base: int, submissions: int, secret_key: str, folder: Path
     sizes = [c.code for c in profile_items["size_class"].choices]
     types = [c.code for c in profile_items["org_type"].choices]
     ecosystems = [c.code for c in profile_items["ecosystem"].choices]
-    first = base + 1
+    # Ids after the loaded ones (the same number for the organisation and its invitation).
+    first = max(loaded["organisations"], loaded["invitations"]) + 1
     organisations, invitations, members, people = [], [], [], []
     for index in range(submissions):
         organisation_id = first + index
         profile = {"country": COUNTRIES[int(rng.integers(len(COUNTRIES)))], "size_class": sizes[int(rng.integers(3))],
                    "org_type": types[int(rng.integers(len(types)))],
                    "ecosystem": ecosystems[int(rng.integers(len(ecosystems)))]}
-        clusters = sorted({int(rng.integers(1, 41))} | ({int(rng.integers(1, 41))} if rng.random() < 0.1 else set()))
+        clusters = sorted({int(rng.integers(1, CLUSTERS + 1))}
+                          | ({int(rng.integers(1, CLUSTERS + 1))} if rng.random() < 0.1 else set()))
         token = secrets.token_urlsafe(24)
         organisations.append({"id": organisation_id, "name": f"Load organisation {organisation_id}", **profile})
-        invitations.append({"id": organisation_id, "wave_id": 1, "organisation_id": organisation_id,
+        invitations.append({"id": organisation_id, "wave_id": WAVE_ID, "organisation_id": organisation_id,
                             "token_hash": hash_token(token)})
         members += [{"organisation_id": organisation_id, "cluster_id": c} for c in clusters]
         people.append((organisation_id, token, profile, clusters, _form_values(rng, questionnaire, profile)))
@@ -156,7 +160,7 @@ def prepare(url: str, base: int, submissions: int, secret_key: str, folder: Path
             full_lines.append(f"/r/{token}\t{cookie}\t{urlencode(pairs)}")
             continue
         answers = {code: value for code, value in values.items() if code not in profile_codes}
-        bare = {**profile, "wave_id": 1, "clusters": ",".join(map(str, clusters)), "answers": json.dumps(answers)}
+        bare = {**profile, "wave_id": WAVE_ID, "clusters": ",".join(map(str, clusters)), "answers": json.dumps(answers)}
         bare_lines.append(f"/bare/{organisation_id}\t\t{urlencode(bare)}")
     return {"full": _split(full_lines, folder, "full"), "bare": _split(bare_lines, folder, "bare")}
 
@@ -271,7 +275,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--base", type=int, default=10_000, help="responses already in the wave")
+    parser.add_argument("--base", type=int, default=10_000,
+                        help="responses already stored, half in the open wave and half in the earlier one")
     parser.add_argument("--capacity", type=int, default=600,
                         help="submissions prepared per second of each run (must exceed the fastest rate)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
