@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, Select, bindparam, case, func, select
 
 from reports.context import Option, Survey
 from reports.dimensions import DIMENSION_COLUMNS, Filters
@@ -41,36 +42,47 @@ def count_answers(conn: Connection, wave_ids: Sequence[int], items: Sequence[str
     count fell to zero (answers changed after submission) are left out.
     """
     by_dimension = by if by in DIMENSION_COLUMNS else None
-    dimensions = [dimension for dimension, _ in filters] + ([by_dimension] if by_dimension else [])
-    group_columns = [TALLY.c.wave_id]
-    if by_dimension:
-        group_columns.append(TALLY.c[DIMENSION_COLUMNS[by_dimension]])
-    group_columns.append(TALLY.c.item)
+    stmt = _count_statement(tuple(codes), tuple(dimension for dimension, _ in filters), by_dimension)
+    parameters = {"wave_ids": list(wave_ids), "items": list(items),
+                  **{f"filter_{index}": key for index, (_, key) in enumerate(filters)}}
+    rows = conn.execute(stmt, parameters).all()
+    names = ["wave_id", *(["group"] if by_dimension else []), "item", "total", *codes]
+    # Column by column, each count column made int64 as it is built: handing pandas the Row objects costs ten
+    # times as much, and converting column by column afterwards cost more than the query.
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    columns = dict(zip(names, values, strict=True))
+    frame = pd.DataFrame({
+        "wave_id": np.array(columns["wave_id"], dtype=np.int64),
+        "group": list(columns["group"]) if by_dimension else [None] * len(rows),
+        "item": pd.array(columns["item"], dtype="str"),
+        **{name: np.array(columns[name], dtype=np.int64) for name in ("total", *codes)},
+    })
+    if not rows:  # the dtype a breakdown's keys have when there are rows
+        frame["group"] = frame["group"].astype(object)
+    return frame
+
+
+@lru_cache(maxsize=256)
+def _count_statement(codes: tuple[str, ...], filtered: tuple[str, ...], by: str | None) -> Select:
+    """`count_answers`' statement for these answer codes, filtered dimensions and breakdown, with the waves,
+    items and filter values as parameters. Kept, because building it (a CASE per code) and SQLAlchemy's
+    cache key for it cost ten times as much as running it on a small tally (a statement keeps its cache key)."""
+    dimensions = [*filtered, *([by] if by else [])]
+    group_columns = [TALLY.c.wave_id, *([TALLY.c[DIMENSION_COLUMNS[by]]] if by else []), TALLY.c.item]
     total = func.sum(TALLY.c.n)
     per_code = [func.sum(case((TALLY.c.answer == code, TALLY.c.n), else_=0)) for code in codes]
-    stmt = (
+    return (
         select(*group_columns, total, *per_code)
         .where(
-            TALLY.c.wave_id.in_(list(wave_ids)),
+            TALLY.c.wave_id.in_(bindparam("wave_ids", expanding=True)),
             TALLY.c.grain == grain_for(dimensions),
-            TALLY.c.item.in_(list(items)),
-            *(TALLY.c[DIMENSION_COLUMNS[dimension]] == key for dimension, key in filters),
+            TALLY.c.item.in_(bindparam("items", expanding=True)),
+            *(TALLY.c[DIMENSION_COLUMNS[dimension]] == bindparam(f"filter_{index}")
+              for index, dimension in enumerate(filtered)),
         )
         .group_by(*group_columns)
         .having(total > 0)
     )
-    names = ["wave_id", *(["group"] if by_dimension else []), "item", "total", *codes]
-    rows = conn.execute(stmt).all()
-    # Column by column: handing pandas the Row objects themselves costs ten times as much.
-    values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    frame = pd.DataFrame({name: list(column) for name, column in zip(names, values, strict=True)})
-    if not by_dimension:
-        frame.insert(1, "group", None)
-    if not rows:  # give an empty frame the dtypes it would have had, so that it merges like any other
-        frame = frame.astype({"wave_id": "int64", "group": object, "item": "str"})
-    for column in ["total", *codes]:
-        frame[column] = frame[column].astype("int64")
-    return frame
 
 
 def group_sizes(conn: Connection, wave_ids: Sequence[int], filters: Filters = (),
