@@ -312,20 +312,21 @@ def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = C
     `table` is `results.adoption` by wave, waves in chronological order.
     """
     share, title = _measure(measure, text)
-    shown = _shown(table)
     # Waves by slug: short, and distinct where titles differ only at the end.
-    waves = tuple(dict.fromkeys(table["wave_value"]))
+    waves = tuple(dict.fromkeys(table["wave_value"].tolist()))
     rows = [{"item": row["item_label"], "wave": row["wave_value"], "share": float(row[share]), "n": int(row["n"]),
              "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"])}
-            for row in records(shown)]
-    points = pd.DataFrame(rows, columns=["item", "wave", "share", "n", "interval"])
-    spans = points.groupby("item", sort=False)["share"].agg(["min", "max", "count"]).reset_index()
-    spans = spans[spans["count"] > 1][["item", "min", "max"]]
-    latest = points[points["wave"] == waves[-1]] if waves else points
-    order = latest.sort_values("share", ascending=False, kind="stable")["item"].tolist()
-    order += [item for item in dict.fromkeys(points["item"]) if item not in set(order)]
-    return Figure(_waves_spec(tuple(order), waves, title, text, width),
-                  {"spans": records(spans), "points": rows})
+            for row in records(_shown(table))]
+    # Plain Python: 16 technologies in two waves, for which pandas' groupby and sort took 5 ms.
+    shares: dict[str, list[float]] = {}
+    for row in rows:
+        shares.setdefault(row["item"], []).append(row["share"])
+    spans = [{"item": item, "min": min(values), "max": max(values)}
+             for item, values in shares.items() if len(values) > 1]
+    latest = [row for row in rows if row["wave"] == waves[-1]] if waves else rows
+    order = [row["item"] for row in sorted(latest, key=lambda row: -row["share"])]
+    order += [item for item in shares if item not in set(order)]
+    return Figure(_waves_spec(tuple(order), waves, title, text, width), {"spans": spans, "points": rows})
 
 
 @lru_cache(maxsize=SPECS_KEPT)
