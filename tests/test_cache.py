@@ -115,6 +115,17 @@ def test_a_manager_never_gets_a_policymakers_entry(cache, scenario, policymaker,
     assert "Beta Cluster" in page and "Alpha Cluster" not in page
 
 
+def test_the_admins_export_link_follows_the_reader_not_the_cached_page(cache, scenario, policymaker,
+                                                                      quick_client_for, make_user):
+    """The page's main block is cached, and only admins have the full response export in its downloads."""
+    admin = quick_client_for(make_user("a@example.org", "admin"))
+    export = "/reports/wave-2021/responses.csv"
+    assert export in _main(admin.get("/reports/wave-2021").data)
+    assert export not in _main(policymaker.get("/reports/wave-2021").data)
+    assert export not in _main(policymaker.get("/reports/wave-2021?measure=using_or_planning").data)
+    assert export in _main(admin.get("/reports/wave-2021?measure=using_or_planning").data)
+
+
 def test_an_entry_not_signed_by_the_app_is_ignored(app):
     cache = ReportCache("memory://", secret="one")
     key, _ = cache.lookup("api", [1], ("x",))

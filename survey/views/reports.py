@@ -19,6 +19,7 @@ from babel import Locale, numbers
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask.signals import before_render_template, template_rendered
 from flask_babel import get_locale, gettext
+from flask_login import current_user
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 
@@ -196,9 +197,11 @@ def report(slug: str):
     ctx = _context(slug)
     query = request.args.to_dict(flat=False)
     # The page's main block (numbers, tables, chart specs: 90% of its time) depends only on the cache key's
-    # parts, not on who is logged in or their CSRF token, so the rendered block itself is what is cached.
+    # parts, not on who is logged in or their CSRF token, so the rendered block itself is what is cached. Of
+    # the reader it shows only what the visible clusters say, and the admins' export link.
     cache = report_cache()
-    key, cached = cache.lookup("page", _waves_read(ctx), _cache_parts(ctx, sorted(query.items())))
+    admin = current_user.is_authenticated and current_user.role == "admin"
+    key, cached = cache.lookup("page", _waves_read(ctx), _cache_parts(ctx, sorted(query.items()), admin))
     page = {"survey": ctx.survey, "bundle_version": _bundle_tag()}
     if cached is not None:
         return _render_report(page, main=cached[0])[0]
