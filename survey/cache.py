@@ -43,7 +43,8 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
-from reports.aggregate import invitations_per_cluster
+from reports.aggregate import invitations_per_cluster, load_survey
+from reports.context import Survey
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -194,6 +195,15 @@ def cached_invitations(conn: Connection, wave_id: int) -> tuple[dict[int, int], 
     """`reports.aggregate.invitations_per_cluster`, kept until the wave's invitations or the memberships change."""
     return report_cache().get_or_compute("invited", [wave_id], wave_id,
                                          lambda: invitations_per_cluster(conn, wave_id), of="i")
+
+
+def cached_survey(conn: Connection, slug: str, translate: Callable[[str], str] = str,
+                  locale: str = "en") -> Survey | None:
+    """`reports.aggregate.load_survey`, kept until a wave, cluster or questionnaire changes (the generation):
+    three queries and a questionnaire to parse that every report request made, cached pages included.
+    `translate` must be the gettext of `locale`, or `str` for the untranslated labels the API uses."""
+    return report_cache().get_or_compute("survey", [], (slug, locale, translate is not str),
+                                         lambda: load_survey(conn, slug, translate, locale))
 
 
 def init_app(app: Flask) -> None:

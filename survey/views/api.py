@@ -10,10 +10,9 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from reports import results
-from reports.aggregate import load_survey
 from reports.dimensions import InvalidQuery, parse_api_query
 from survey.access import allow, visible_cluster_ids
-from survey.cache import report_cache
+from survey.cache import cached_survey, report_cache
 from survey.database import report_connection
 from survey.views.reports import READERS, refuse_hidden_clusters
 
@@ -30,7 +29,7 @@ def _json_error(error: HTTPException):
 @allow(*READERS)
 def adoption(slug: str):
     conn = report_connection()
-    survey = load_survey(conn, slug)
+    survey = cached_survey(conn, slug)
     if survey is None:
         abort(404, f"no survey {slug!r}" if len(slug) <= 64 else "no such survey")
     visible = visible_cluster_ids()

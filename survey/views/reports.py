@@ -24,13 +24,12 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 
 from reports import charts, results
-from reports.aggregate import load_survey
 from reports.context import Survey
 from reports.dimensions import InvalidQuery, PageQuery, parse_page_query, requested_values
 from reports.frames import records
 from reports.sections import SECTION_NAMES, Cell, PageContext, build_sections, compare_wave
 from survey.access import allow, public, visible_cluster_ids
-from survey.cache import cached_invitations, report_cache
+from survey.cache import cached_invitations, cached_survey, report_cache
 from survey.database import report_connection
 from survey.extensions import db
 from survey.models import Wave
@@ -119,7 +118,7 @@ def _whole_percent(value: float) -> int:
 
 
 def _survey_or_404(slug: str) -> Survey:
-    survey = load_survey(report_connection(), slug, translate=gettext, locale=str(get_locale() or "en"))
+    survey = cached_survey(report_connection(), slug, translate=gettext, locale=str(get_locale() or "en"))
     if survey is None:
         abort(404, gettext("There is no survey wave at this address."))
     return survey
