@@ -10,7 +10,8 @@ commit; a commit that adds or removes a wave's invitations increments that wave'
 version*; a commit that changes anything else reports read (clusters, memberships, waves, questionnaires)
 increments the generation. The invited counts behind response rates are keyed by the invitations version
 instead of the wave's version (`cached_invitations`): counting a million invitations took most of a report
-page's time after each submission, and a submission changes no invitation.
+page's time after each submission, and a submission changes no invitation. The survey's labels and options
+(`cached_survey`) depend on the generation alone.
 
 Every app server builds keys from the same counters, so after a submission commits, no server can find an entry
 made before it: old entries are simply never asked for again, and expire after REPORT_CACHE_TTL seconds.
