@@ -31,7 +31,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.generate import WAVE_SLUG
+from bench.generate import WAVE_SLUG, vacuum
 
 #: Where `--backend postgresql` creates its database (the server's maintenance database).
 SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -54,7 +54,7 @@ def main() -> None:
                         "--responses", str(args.responses), "--waves", "1"], check=True, stdout=subprocess.DEVNULL)
         print(f"loaded {args.responses:,} responses in {time.perf_counter() - started:.0f} s", flush=True)
         if make_url(url).get_backend_name() == "postgresql":
-            _vacuum(url)
+            vacuum(url)
         figures = run(url)
     figures.update(backend=make_url(url).get_backend_name(), responses=args.responses,
                    load_average=[round(load_before, 2), round(os.getloadavg()[0], 2)])
@@ -88,17 +88,6 @@ def _database(args) -> Iterator[str]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
             print(f"dropped database {name}")
-
-
-def _vacuum(url: str) -> None:
-    """VACUUM as autovacuum would have done on a live database: otherwise the first read of freshly loaded rows
-    (the export) pays for setting their hint bits and writing the pages back, which no later read does."""
-    started = time.perf_counter()
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("VACUUM ANALYZE"))
-    engine.dispose()
-    print(f"VACUUM ANALYZE in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def run(url: str) -> dict:
