@@ -99,7 +99,7 @@ class ChartText:
     def __hash__(self) -> int:
         # Chart specs are memoised with their words as part of the key; the mapping is hashed by its items.
         return hash((*(getattr(self, name) for name in self.__dataclass_fields__ if name != "short_answers"),
-                     tuple(self.short_answers.items())))
+                     frozenset(self.short_answers.items())))
 
 
 @dataclass(frozen=True)
@@ -352,12 +352,17 @@ def _waves_spec(order: tuple[str, ...], waves: tuple[str, ...], title: str, text
 def to_spec(figure: Figure, validate: bool = True) -> dict[str, Any]:
     """The chart's whole Vega-Lite JSON: the spec and its data.
 
-    Validating against the Vega-Lite schema takes longer than building a report page's five charts, so the
-    web app skips it: the builders are checked against the schema by the tests (tests/test_charts.py)."""
-    spec = {**figure.spec, "datasets": dict(figure.datasets)}
+    Validating the spec against the Vega-Lite schema takes longer than building a report page's five charts, so
+    the web app skips it: every builder's whole spec, data included, is checked by tests/test_charts.py."""
     if validate:
-        validate_jsonschema(spec, vega_lite.load_schema())
-    return spec
+        validate_jsonschema(figure.spec, _schema())
+    # A new top-level dict: the spec itself is shared with every page that draws the same chart (never change it).
+    return {**figure.spec, "datasets": dict(figure.datasets)}
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    return vega_lite.load_schema()
 
 
 def fixed_width(figure: Figure, width: int = SVG_WIDTH) -> Figure:

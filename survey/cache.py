@@ -38,6 +38,7 @@ import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
@@ -45,7 +46,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from reports.aggregate import invitations_per_cluster, load_survey
-from reports.context import Survey
+from reports.context import Option, Survey
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -202,9 +203,20 @@ def cached_survey(conn: Connection, slug: str, translate: Callable[[str], str] =
                   locale: str = "en") -> Survey | None:
     """`reports.aggregate.load_survey`, kept until a wave, cluster or questionnaire changes (the generation):
     three queries and a questionnaire to parse that every report request made, cached pages included.
-    `translate` must be the gettext of `locale`, or `str` for the untranslated labels the API uses."""
-    return report_cache().get_or_compute("survey", [], (slug, locale, translate is not str),
-                                         lambda: load_survey(conn, slug, translate, locale))
+    `translate` must be the gettext of `locale`, or `str` for the untranslated labels the API uses.
+
+    The key carries the fields of `Survey` and `Option`, so that servers of another release, sharing the
+    store during a rolling deploy, never unpickle each other's. Unknown slugs are not stored (a crawler
+    walking bad addresses must not push pages out of the cache)."""
+    cache = report_cache()
+    shape = tuple(f.name for f in fields(Survey)) + tuple(f.name for f in fields(Option))
+    key, found = cache.lookup("survey", [], (slug, locale, translate is not str, shape))
+    if found is not None:
+        return found[0]
+    survey = load_survey(conn, slug, translate, locale)
+    if survey is not None:
+        cache.store_result(key, survey)
+    return survey
 
 
 def init_app(app: Flask) -> None:

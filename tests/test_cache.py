@@ -126,6 +126,26 @@ def test_the_admins_export_link_follows_the_reader_not_the_cached_page(cache, sc
     assert export in _main(admin.get("/reports/wave-2021?measure=using_or_planning").data)
 
 
+def _kept(cache: ReportCache, part: str) -> list[str]:
+    """The keys in the store that contain `part`."""
+    if isinstance(cache.store, survey.cache._Memory):
+        keys = list(cache.store.entries)
+    else:
+        keys = [key.decode() for key in cache.store.scan_iter(f"{cache.prefix}:*")]
+    return [key for key in keys if part in key]
+
+
+def test_unknown_surveys_are_not_kept(cache, scenario, policymaker):
+    """Addresses of surveys that do not exist get a 404 each time, and leave nothing in the cache to push real
+    pages out."""
+    for _ in range(2):
+        assert policymaker.get("/reports/no-such-wave").status_code == 404
+        assert policymaker.get("/api/v1/surveys/no-such-wave/adoption").status_code == 404
+    assert not _kept(cache, ":r:survey:")
+    assert policymaker.get("/reports/wave-2021").status_code == 200
+    assert _kept(cache, ":r:survey:")
+
+
 def test_an_entry_not_signed_by_the_app_is_ignored(app):
     cache = ReportCache("memory://", secret="one")
     key, _ = cache.lookup("api", [1], ("x",))

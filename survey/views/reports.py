@@ -70,7 +70,7 @@ def share_cells(cells: Iterable[Cell], withheld: Markup) -> Markup:
             html.append(f'<td class="num">{escape(cell.share)} '
                         f'<span class="ci">({escape(cell.interval)}, n={cell.n:d})</span></td>')
         elif cell.state == "withheld":
-            html.append(f'<td class="num">{withheld}</td>')
+            html.append(f'<td class="num">{escape(withheld)}</td>')
         else:
             html.append('<td class="num">–</td>')
     return Markup("".join(html))
@@ -199,8 +199,8 @@ def report(slug: str):
     # parts, not on who is logged in or their CSRF token, so the rendered block itself is what is cached. Of
     # the reader it shows only what the visible clusters say, and the admins' export link.
     cache = report_cache()
-    admin = current_user.is_authenticated and current_user.role == "admin"
-    key, cached = cache.lookup("page", _waves_read(ctx), _cache_parts(ctx, sorted(query.items()), admin))
+    export_link = current_user.is_authenticated and current_user.role == "admin"
+    key, cached = cache.lookup("page", _waves_read(ctx), _cache_parts(ctx, sorted(query.items()), export_link))
     page = {"survey": ctx.survey, "bundle_version": _bundle_tag()}
     if cached is not None:
         return _render_report(page, main=cached[0])[0]
@@ -224,6 +224,7 @@ def report(slug: str):
         "rates_total": total,
         "compare_wave": compare_wave(ctx.survey, ctx.page.compare_wave),
         "clusters": _cluster_options(ctx),
+        "export_link": export_link,
     })
     cache.store_result(key, main)
     return html
