@@ -199,6 +199,10 @@ def cached_invitations(conn: Connection, wave_id: int) -> tuple[dict[int, int], 
                                          lambda: invitations_per_cluster(conn, wave_id), of="i")
 
 
+#: What a cached `Survey` is made of (see `cached_survey`).
+_SURVEY_SHAPE = tuple(f.name for f in fields(Survey)) + tuple(f.name for f in fields(Option))
+
+
 def cached_survey(conn: Connection, slug: str, translate: Callable[[str], str] = str,
                   locale: str = "en") -> Survey | None:
     """`reports.aggregate.load_survey`, kept until a wave, cluster or questionnaire changes (the generation):
@@ -209,8 +213,7 @@ def cached_survey(conn: Connection, slug: str, translate: Callable[[str], str] =
     store during a rolling deploy, never unpickle each other's. Unknown slugs are not stored (a crawler
     walking bad addresses must not push pages out of the cache)."""
     cache = report_cache()
-    shape = tuple(f.name for f in fields(Survey)) + tuple(f.name for f in fields(Option))
-    key, found = cache.lookup("survey", [], (slug, locale, translate is not str, shape))
+    key, found = cache.lookup("survey", [], (slug, locale, translate is not str, _SURVEY_SHAPE))
     if found is not None:
         return found[0]
     survey = load_survey(conn, slug, translate, locale)

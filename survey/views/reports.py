@@ -32,7 +32,7 @@ from survey.access import allow, public, visible_cluster_ids
 from survey.cache import cached_invitations, cached_survey, report_cache
 from survey.database import report_connection
 from survey.extensions import db
-from survey.models import Wave
+from survey.models import Role, Wave
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -199,7 +199,7 @@ def report(slug: str):
     # parts, not on who is logged in or their CSRF token, so the rendered block itself is what is cached. Of
     # the reader it shows only what the visible clusters say, and the admins' export link.
     cache = report_cache()
-    export_link = current_user.is_authenticated and current_user.role == "admin"
+    export_link = current_user.is_authenticated and current_user.role == Role.ADMIN
     key, cached = cache.lookup("page", _waves_read(ctx), _cache_parts(ctx, sorted(query.items()), export_link))
     page = {"survey": ctx.survey, "bundle_version": _bundle_tag()}
     if cached is not None:
