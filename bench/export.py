@@ -5,8 +5,8 @@ database made for the run (on PostgreSQL then VACUUMed, as autovacuum would have
 GET /reports/<slug>/responses.csv through the app's WSGI interface as an admin and reads the body a chunk at a
 time, as a server would send it. The generator makes one wave only (`--waves 1`, 40 clusters), so that the
 exported wave holds all N responses: by default it would split them over two waves. Prints rows per second,
-the process's peak RSS and, on a local PostgreSQL, the CPU time and peak RSS of the server process that ran
-the COPY. The last line is a one-line summary (bench/run_all.py quotes it).
+the process's peak RSS and, on a local PostgreSQL, the CPU time and largest peak RSS of the server processes
+that ran the COPY statements (the export's writers). The last line is a one-line summary (bench/run_all.py quotes it).
 
     python -m bench.export --responses 1000000                          # SQLite in a temporary folder
     python -m bench.export --responses 1000000 --backend postgresql     # a database created and dropped here
@@ -60,7 +60,8 @@ def main() -> None:
                    load_average=[round(load_before, 2), round(os.getloadavg()[0], 2)])
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
-    server = (f" (PostgreSQL process: {figures['server_cpu_s']:.1f} s CPU, peak RSS {figures['server_rss_mb']:,.0f} MB)"
+    server = (f" (PostgreSQL: {figures['server_processes']} processes, {figures['server_cpu_s']:.1f} s CPU, "
+              f"peak RSS {figures['server_rss_mb']:,.0f} MB)"
               if figures.get("server_cpu_s") is not None else "")
     print(f"{figures['rows']:,} rows on {figures['backend']}: {figures['rows_per_s']:,.0f} rows/s, "
           f"peak RSS {figures['peak_rss_mb']:,.0f} MB{server}; load average {load_before:.1f} before, "
@@ -117,8 +118,8 @@ def run(url: str) -> dict:
         size += len(chunk)
         lines += chunk.count(b"\n")
         if probe and lines > 1:  # the COPY is running
-            server, probe = _copy_process(url), False
-    server_cpu, server_rss = server() if server else (None, None)
+            server, probe = _copy_processes(url), False
+    server_cpu, server_rss, writers = server() if server else (None, None, 0)
     response.close()
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
@@ -127,36 +128,42 @@ def run(url: str) -> dict:
     print(f"{rows:,} rows, {size / 1e6:,.0f} MB of CSV in {elapsed:.1f} s: {rows / elapsed:,.0f} rows/s; "
           f"peak RSS {peak:,.0f} MB (before the export {before:,.0f} MB); this process's CPU {cpu:.1f} s")
     if server_cpu is not None:
-        print(f"PostgreSQL process that ran the COPY: {server_cpu:.1f} s CPU ({rows / server_cpu:,.0f} rows per "
-              f"CPU second), peak RSS {server_rss:,.0f} MB")
+        print(f"PostgreSQL processes that ran the COPY: {writers}, {server_cpu:.1f} s CPU in all "
+              f"({rows / server_cpu:,.0f} rows per CPU second), peak RSS {server_rss:,.0f} MB")
     with app.app_context():
         db.engine.dispose()
     return {"rows": rows, "mb": round(size / 1e6), "seconds": round(elapsed, 2), "rows_per_s": round(rows / elapsed),
             "peak_rss_mb": round(peak), "rss_before_mb": round(before), "client_cpu_s": round(cpu, 2),
-            "server_cpu_s": server_cpu and round(server_cpu, 2), "server_rss_mb": server_rss and round(server_rss)}
+            "server_cpu_s": server_cpu and round(server_cpu, 2), "server_rss_mb": server_rss and round(server_rss),
+            "server_processes": writers}
 
 
-def _copy_process(url: str):
-    """For a PostgreSQL on this machine: a function giving the CPU seconds spent by the server process running the
-    export's COPY since now, and its peak RSS (from /proc). None for a remote server."""
+def _copy_processes(url: str):
+    """For a PostgreSQL on this machine: a function giving the CPU seconds spent since now by the server processes
+    running the export's COPY statements (its writers, see survey.exports.responses.copy_chunks), and their
+    largest peak RSS (from /proc). None for a remote server."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        pid = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                                "AND pid <> pg_backend_pid() AND query LIKE 'COPY%'")).scalar()
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND pid <> pg_backend_pid() AND query LIKE 'COPY%'")).scalars().all()
     engine.dispose()
-    proc = Path(f"/proc/{pid}")
-    if pid is None or not proc.exists():
+    procs = [Path(f"/proc/{pid}") for pid in pids]
+    if not procs or not all(proc.exists() for proc in procs):
         return None
 
     def cpu_seconds() -> float:
-        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        total = 0.0
+        for proc in procs:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        return total
 
     start = cpu_seconds()
 
-    def figures() -> tuple[float, float]:
-        status = dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines())
-        return cpu_seconds() - start, int(status["VmHWM"].split()[0]) / 1024
+    def figures() -> tuple[float, float, int]:
+        peaks = [int(dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines())["VmHWM"]
+                     .split()[0]) / 1024 for proc in procs]
+        return cpu_seconds() - start, max(peaks), len(procs)
 
     return figures
 

@@ -11,10 +11,11 @@ import copy
 import csv
 import hashlib
 import io
+import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from survey import clock
 from survey.downloads import spreadsheet_safe
@@ -164,6 +165,63 @@ def test_copy_gives_the_python_paths_bytes_on_the_same_database(app, tricky, mon
 
 
 @ON_POSTGRESQL
+@pytest.mark.parametrize("slice_rows", [1, 4, 7, 1000])
+def test_the_export_in_slices_is_the_same_file(app, tricky, monkeypatch, slice_rows):
+    """Cut into slices written by two connections in turn, the file is still every response once, in order."""
+    monkeypatch.setattr(responses, "SLICE_ROWS", slice_rows)
+    monkeypatch.setattr(responses, "COPY_CHUNK", 100)
+    monkeypatch.setattr(responses, "AHEAD", 1)
+    questionnaire, secret = tricky.questionnaire.parsed, _secret(app)
+    head = responses.header(questionnaire)
+    body = b"".join(responses.copy_chunks(db.session, tricky.id, tricky.slug, questionnaire, secret, head))
+    assert body == expected_csv(tricky, secret)
+
+
+@ON_POSTGRESQL
+def test_the_export_is_the_wave_at_one_moment(app, tricky, monkeypatch):
+    """Answers changed while the file streams do not show in it: every slice reads one snapshot, as a single
+    COPY would (without it, the slices written after the change would have the new answers)."""
+    monkeypatch.setattr(responses, "SLICE_ROWS", 2)
+    monkeypatch.setattr(responses, "COPY_CHUNK", 100)
+    monkeypatch.setattr(responses, "AHEAD", 1)
+    questionnaire, secret = tricky.questionnaire.parsed, _secret(app)
+    expected = expected_csv(tricky, secret)
+    db.session.commit()
+    chunks = responses.copy_chunks(db.session, tricky.id, tricky.slug, questionnaire, secret,
+                                   responses.header(questionnaire))
+    started = [next(chunks), next(chunks)]
+    with db.engine.begin() as conn:
+        conn.execute(update(Response).where(Response.wave_id == tricky.id)
+                     .values(answers={"comments": "changed meanwhile"}))
+    body = b"".join([*started, *chunks])
+    assert b"changed meanwhile" not in body and body == expected
+    rest = b"".join(responses.copy_chunks(db.session, tricky.id, tricky.slug, questionnaire, secret, []))
+    assert b"changed meanwhile" in rest, "a new export has it"
+
+
+@ON_POSTGRESQL
+def test_a_reader_leaving_early_stops_the_writers(app, tricky, monkeypatch):
+    """A client that goes away mid-file: the writers' COPY statements are cancelled, their threads end and their
+    connections go back to the pool."""
+    monkeypatch.setattr(responses, "SLICE_ROWS", 2)
+    monkeypatch.setattr(responses, "COPY_CHUNK", 100)
+    monkeypatch.setattr(responses, "AHEAD", 1)
+    questionnaire = tricky.questionnaire.parsed
+    checked_out = db.engine.pool.checkedout()
+    chunks = responses.copy_chunks(db.session, tricky.id, tricky.slug, questionnaire, _secret(app),
+                                   responses.header(questionnaire))
+    next(chunks), next(chunks)
+    assert any(thread.name.startswith("export-writer") for thread in threading.enumerate())
+    assert db.engine.pool.checkedout() == checked_out + 2
+    chunks.close()
+    assert not any(thread.name.startswith("export-writer") for thread in threading.enumerate())
+    assert db.engine.pool.checkedout() == checked_out
+    copying = db.session.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND state = 'active' AND query LIKE 'COPY%'"))
+    assert copying == 0
+
+
+@ON_POSTGRESQL
 @pytest.mark.parametrize("secret", [b"", b"short key", b"k" * 64, b"k" * 65, "clé très secrète".encode() * 9])
 def test_the_pseudonym_computed_in_sql_is_the_hmac(app, secret):
     inner, outer = responses.hmac_pads(secret)
@@ -194,7 +252,7 @@ def test_item_codes_reach_the_sql_as_values_only(app, tricky):
     questionnaire = parse(document)
     for response in db.session.scalars(select(Response).filter_by(wave_id=tricky.id)):
         response.answers = {**response.answers, odd: response.answers.get("comments")}
-    db.session.flush()
+    db.session.commit()  # the export's writers read through connections of their own
     head, secret = responses.header(questionnaire), _secret(app)
     python = b"".join(responses.csv_chunks(
         responses.response_rows(db.session, tricky.id, tricky.slug, questionnaire, secret), head))

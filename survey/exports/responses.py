@@ -17,15 +17,19 @@ Lines end with "\\n" (COPY cannot write "\\r\\n"; spreadsheet programs read eith
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import hmac
 import io
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
 import orjson
+from psycopg import sql
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
@@ -120,18 +124,19 @@ def _copy_query(questionnaire: Questionnaire) -> tuple[str, dict[str, str]]:
            {", ".join(cells)}
     FROM response AS r
     -- The clusters of every response in one pass, merged in response id order (a subquery per row is several
-    -- times slower). Not filtered by wave: that would read the response table a second time, where the merge
-    -- join skips other waves' memberships for little (and stops after the wave's last response). string_agg
+    -- times slower). Filtered by the slice's ids, not by wave: that would read the response table a second
+    -- time, where the merge join skips other waves' memberships in the slice for little. string_agg
     -- takes them in the order of the inner subquery (cluster id), as PostgreSQL's manual allows when nothing
     -- else is done at that level (and no parallel plan, see copy_chunks); an ORDER BY inside string_agg would
     -- sort each response's few clusters again, at a cost of about a second per million rows.
     LEFT JOIN (SELECT response_id, string_agg(slug, ';') AS slugs
                FROM (SELECT rc.response_id, {_SAFE.format("c.slug")} AS slug
                      FROM response_cluster AS rc JOIN cluster AS c ON c.id = rc.cluster_id
+                     WHERE rc.response_id >= %(first)s AND rc.response_id < %(stop)s
                      ORDER BY rc.response_id, rc.cluster_id) AS ordered
                GROUP BY response_id) AS m ON m.response_id = r.id
     {" ".join(lateral)}
-    WHERE r.wave_id = %(wave_id)s
+    WHERE r.wave_id = %(wave_id)s AND r.id >= %(first)s AND r.id < %(stop)s
     ORDER BY r.id
 ) TO STDOUT WITH (FORMAT csv)"""
     return query, keys
@@ -139,27 +144,118 @@ def _copy_query(questionnaire: Questionnaire) -> tuple[str, dict[str, str]]:
 
 def copy_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire: Questionnaire, secret: bytes,
                 head: Sequence[str]) -> Iterator[bytes]:
-    """The CSV as PostgreSQL's COPY writes it, in chunks of about COPY_CHUNK bytes (never all in memory)."""
+    """The CSV as PostgreSQL's COPY writes it, in chunks of about COPY_CHUNK bytes (never all in memory).
+
+    The wave is cut into slices of about SLICE_ROWS responses by id, and WRITERS connections take turns: while
+    one slice is passed on, the next is being written by another server process. One process is the limit
+    otherwise (its CPU turns JSON into cells; figures in docs/benchmarks.md). The connections share one
+    snapshot (`pg_export_snapshot`, as `pg_dump --jobs` does), so the file is the wave at one moment, as a single
+    COPY would be. Each writer runs ahead by at most AHEAD chunks, so memory stays bounded.
+    """
     yield _csv_lines([head], bom=True).encode("utf-8")
     query, keys = _copy_query(questionnaire)
     inner, outer = hmac_pads(secret)
     # psycopg binds COPY's parameters client-side, as quoted literals.
     params = {"inner": inner, "outer": outer, "wave_id": wave_id, "wave_slug": wave_slug,
               "formula_starts": list(FORMULA_STARTS), **keys}
-    driver = session.connection().connection.driver_connection
+    engine = session.get_bind()
+    connections = [engine.raw_connection()]
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    try:
+        snapshot, slices = _open_snapshot(connections[0].driver_connection, wave_id)
+        while len(connections) < min(WRITERS, len(slices)):
+            connections.append(engine.raw_connection())
+            _join_snapshot(connections[-1].driver_connection, snapshot)
+        queues: list[queue.Queue] = [queue.Queue(maxsize=AHEAD) for _ in connections]
+        for turn, connection in enumerate(connections):
+            thread = threading.Thread(target=_write_slices, daemon=True, name=f"export-writer-{turn}", args=(
+                connection.driver_connection, query, params, slices[turn::len(connections)], queues[turn], stop))
+            thread.start()
+            threads.append(thread)
+        for number in range(len(slices)):
+            waiting = queues[number % len(connections)]
+            while (chunk := waiting.get()) is not _SLICE_END:
+                if isinstance(chunk, BaseException):
+                    raise chunk
+                yield chunk
+    finally:
+        # A client that goes away closes this generator: the writers cancel their COPY and stop.
+        stop.set()
+        for thread in threads:
+            thread.join()
+        for connection in connections:
+            connection.close()  # back to the pool, rolled back
+
+
+#: Responses per COPY statement of `copy_chunks`; connections writing slices at once (the database server's
+#: cores that one export may keep busy); chunks a writer may hold before the reader takes them (12 MB: a slice
+#: of the default questionnaire's rows, about 8 MB, fits, so a writer is never kept waiting for long).
+SLICE_ROWS = 25_000
+WRITERS = 2
+AHEAD = 48
+#: What a writer puts in its queue after a slice's last chunk.
+_SLICE_END = object()
+
+
+class _Stopped(Exception):
+    """Raised inside a writer's COPY when the reader has gone: leaving it so makes psycopg cancel the COPY."""
+
+
+def _open_snapshot(driver, wave_id: int) -> tuple[str, list[tuple[int, int]]]:
+    """Start a read-only snapshot on this connection; return its name and the wave's id slices (first, stop)."""
     with driver.cursor() as cursor:
-        # No parallel plan, for this transaction only: it would run the cluster aggregation once per worker, for
-        # no gain on a million rows here (2 cores); and string_agg must see each response's clusters in order.
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        with cursor.copy(query, params) as copy:
-            buffer = bytearray()
-            for block in copy:
-                buffer += block
-                if len(buffer) >= COPY_CHUNK:
-                    yield bytes(buffer)
-                    buffer.clear()
-            if buffer:
-                yield bytes(buffer)
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute("SELECT pg_export_snapshot(), min(id), max(id), count(*) FROM response WHERE wave_id = %s",
+                       (wave_id,))
+        snapshot, low, high, count = cursor.fetchone()
+    if not count:
+        return snapshot, []
+    parts = -(-count // SLICE_ROWS)
+    step = -(-(high - low + 1) // parts)
+    return snapshot, [(first, min(first + step, high + 1)) for first in range(low, high + 1, step)]
+
+
+def _join_snapshot(driver, snapshot: str) -> None:
+    with driver.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+
+
+def _write_slices(driver, query: str, params: dict[str, Any], slices: list[tuple[int, int]], chunks: queue.Queue,
+                  stop: threading.Event) -> None:
+    """A writer thread: COPY each slice on this connection, putting its chunks then _SLICE_END in `chunks`
+    (or the exception that stopped it)."""
+
+    def put(item: object) -> None:
+        while True:
+            if stop.is_set():
+                raise _Stopped
+            try:
+                chunks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    with contextlib.suppress(_Stopped):
+        try:
+            with driver.cursor() as cursor:
+                # No parallel plan: it would run the cluster aggregation once per worker, for no gain here; and
+                # string_agg must see each response's clusters in order.
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+                for first, stop_id in slices:
+                    with cursor.copy(query, {**params, "first": first, "stop": stop_id}) as copy:
+                        buffer = bytearray()
+                        for block in copy:
+                            buffer += block
+                            if len(buffer) >= COPY_CHUNK:
+                                put(bytes(buffer))
+                                buffer.clear()
+                        if buffer:
+                            put(bytes(buffer))
+                    put(_SLICE_END)
+        except Exception as error:  # passed to the reader, who raises it
+            put(error)
 
 
 # --- Elsewhere: Python writes the CSV ------------------------------------------------------------------------
