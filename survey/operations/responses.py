@@ -130,6 +130,8 @@ def submit_response(invitation: Invitation, values: dict[str, Any], now: datetim
     if cluster_ids:
         db.session.execute(insert(response_cluster), [{"response_id": response.id, "cluster_id": cluster_id}
                                                       for cluster_id in cluster_ids])
-    apply_counts(db.session, delta)
     db.session.execute(delete(Draft).where(Draft.invitation_id == invitation.id))
+    # The tally last, so that the commit follows at once: every submission updates the same "all clusters"
+    # rows, and holds their locks from here until its commit, while the others wait.
+    apply_counts(db.session, delta)
     return response, created
