@@ -12,8 +12,12 @@ import csv
 import hashlib
 import io
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime, timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import func, select, text, update
 
@@ -177,44 +181,147 @@ def test_the_export_in_slices_is_the_same_file(app, tricky, monkeypatch, slice_r
     assert body == expected_csv(tricky, secret)
 
 
-@ON_POSTGRESQL
-def test_the_export_is_the_wave_at_one_moment(app, tricky, monkeypatch):
-    """Answers changed while the file streams do not show in it: every slice reads one snapshot, as a single
-    COPY would (without it, the slices written after the change would have the new answers)."""
-    monkeypatch.setattr(responses, "SLICE_ROWS", 2)
+def _small_slices(monkeypatch, rows: int = 2) -> None:
+    """Many slices, and writers that can hold one small chunk each: they take turns from the start."""
+    monkeypatch.setattr(responses, "SLICE_ROWS", rows)
     monkeypatch.setattr(responses, "COPY_CHUNK", 100)
     monkeypatch.setattr(responses, "AHEAD", 1)
-    questionnaire, secret = tricky.questionnaire.parsed, _secret(app)
-    expected = expected_csv(tricky, secret)
+
+
+def _copy(app, wave) -> Iterator[bytes]:
+    questionnaire = wave.questionnaire.parsed
+    return responses.copy_chunks(db.session, wave.id, wave.slug, questionnaire, _secret(app),
+                                 responses.header(questionnaire))
+
+
+def _writers() -> set[str]:
+    return {thread.name for thread in threading.enumerate() if thread.name.startswith("export-writer")}
+
+
+@ON_POSTGRESQL
+def test_the_export_is_the_wave_at_one_moment(app, tricky, monkeypatch):
+    """Answers changed after the file started do not show in it: every slice, whichever connection writes it,
+    reads the snapshot the first one took, as a single COPY would."""
+    _small_slices(monkeypatch)
+    expected = expected_csv(tricky, _secret(app))
     db.session.commit()
-    chunks = responses.copy_chunks(db.session, tricky.id, tricky.slug, questionnaire, secret,
-                                   responses.header(questionnaire))
-    started = [next(chunks), next(chunks)]
-    with db.engine.begin() as conn:
-        conn.execute(update(Response).where(Response.wave_id == tricky.id)
-                     .values(answers={"comments": "changed meanwhile"}))
-    body = b"".join([*started, *chunks])
+    join = responses._join_snapshot
+
+    def join_after_a_change(driver, snapshot):
+        # Committed after the first connection's snapshot and before the second connection's transaction.
+        with db.engine.begin() as conn:
+            conn.execute(update(Response).where(Response.wave_id == tricky.id)
+                         .values(answers={"comments": "changed meanwhile"}))
+        return join(driver, snapshot)
+
+    monkeypatch.setattr(responses, "_join_snapshot", join_after_a_change)
+    with closing(_copy(app, tricky)) as chunks:
+        started = [next(chunks), next(chunks)]
+        writers = _writers()
+        body = b"".join([*started, *chunks])
+    assert writers == {"export-writer-0", "export-writer-1"}
     assert b"changed meanwhile" not in body and body == expected
-    rest = b"".join(responses.copy_chunks(db.session, tricky.id, tricky.slug, questionnaire, secret, []))
-    assert b"changed meanwhile" in rest, "a new export has it"
+    monkeypatch.setattr(responses, "_join_snapshot", join)
+    assert b"changed meanwhile" in b"".join(_copy(app, tricky)), "a new export has it"
+
+
+@ON_POSTGRESQL
+def test_a_schema_change_waiting_for_the_export_leaves_it_one_writer(app, tricky, monkeypatch):
+    """An ALTER TABLE queued behind the first writer's locks: the second writer does not queue behind it (the
+    export would never end, and every query on the table would wait behind the ALTER); the file is whole."""
+    _small_slices(monkeypatch)
+    expected = expected_csv(tricky, _secret(app))
+    db.session.commit()
+    join, altered, engine = responses._join_snapshot, [], db.engine
+
+    def alter():
+        with engine.connect() as conn:
+            conn.execute(text("SET lock_timeout = '20s'"))
+            conn.execute(text("ALTER TABLE cluster ADD COLUMN added_meanwhile integer"))
+            conn.rollback()
+            altered.append(True)
+
+    def join_while_altering(driver, snapshot):
+        threading.Thread(target=alter, name="alter").start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            waiting = db.session.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER%'"))
+            db.session.rollback()  # pg_stat_activity is read once per transaction
+            if waiting:
+                break
+            time.sleep(0.02)
+        return join(driver, snapshot)
+
+    monkeypatch.setattr(responses, "_join_snapshot", join_while_altering)
+    with closing(_copy(app, tricky)) as chunks:
+        started = [next(chunks), next(chunks)]
+        writers = _writers()
+        body = b"".join([*started, *chunks])
+    assert writers == {"export-writer-0"}, "one writer: the second could not lock the tables at once"
+    assert body == expected
+    for thread in threading.enumerate():
+        if thread.name == "alter":
+            thread.join(timeout=20)
+    assert altered == [True], "the schema change ran once the export was done"
+
+
+@ON_POSTGRESQL
+def test_a_writer_failing_stops_the_export(app, tricky, monkeypatch):
+    """A database error in a later slice reaches the reader (the download breaks off rather than ending
+    short), and both writers end with their connections back in the pool."""
+    _small_slices(monkeypatch)
+    failing = db.session.scalars(select(Response.id).filter_by(wave_id=tricky.id).order_by(Response.id)).all()[9]
+    copy_query = responses._copy_query
+
+    def failing_query(questionnaire):
+        query, keys = copy_query(questionnaire)
+        return query.replace("SELECT r.id,", f"SELECT r.id / (r.id <> {failing:d})::int,", 1), keys
+
+    monkeypatch.setattr(responses, "_copy_query", failing_query)
+    checked_out = db.engine.pool.checkedout()
+    with closing(_copy(app, tricky)) as chunks, pytest.raises(psycopg.errors.DivisionByZero):
+        for _ in chunks:
+            pass
+    assert not _writers() and db.engine.pool.checkedout() == checked_out
+
+
+@ON_POSTGRESQL
+def test_the_export_of_a_wave_without_responses_is_its_header(app, tricky):
+    empty = create_wave("wave-2030", "Survey 2030", load_questionnaire(), clock.today(),
+                        clock.today() + timedelta(days=30))
+    db.session.commit()
+    body = b"".join(_copy(app, empty))
+    assert body == expected_csv(empty, _secret(app)) and body.count(b"\n") == 1
+
+
+@ON_POSTGRESQL
+def test_slices_leave_out_other_waves_responses_among_the_ids(app, tricky, monkeypatch):
+    """Another wave's responses between this wave's ids (and their clusters) stay out of every slice."""
+    _small_slices(monkeypatch, rows=3)
+    earlier = db.session.scalar(select(Wave).filter_by(slug="wave-2019"))
+    ids = db.session.scalars(select(Response.id).filter_by(wave_id=tricky.id).order_by(Response.id)).all()
+    moved = [ids[4], ids[len(ids) // 2]]  # one with clusters, in the middle of slices
+    db.session.execute(update(Response).where(Response.id.in_(moved)).values(wave_id=earlier.id))
+    db.session.commit()
+    body = b"".join(_copy(app, tricky))
+    assert body == expected_csv(tricky, _secret(app))
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    assert len(rows) == len(ids) - len(moved) and not {str(i) for i in moved} & {row["response"] for row in rows}
 
 
 @ON_POSTGRESQL
 def test_a_reader_leaving_early_stops_the_writers(app, tricky, monkeypatch):
     """A client that goes away mid-file: the writers' COPY statements are cancelled, their threads end and their
     connections go back to the pool."""
-    monkeypatch.setattr(responses, "SLICE_ROWS", 2)
-    monkeypatch.setattr(responses, "COPY_CHUNK", 100)
-    monkeypatch.setattr(responses, "AHEAD", 1)
-    questionnaire = tricky.questionnaire.parsed
+    _small_slices(monkeypatch)
+    chunks = _copy(app, tricky)
     checked_out = db.engine.pool.checkedout()
-    chunks = responses.copy_chunks(db.session, tricky.id, tricky.slug, questionnaire, _secret(app),
-                                   responses.header(questionnaire))
-    next(chunks), next(chunks)
-    assert any(thread.name.startswith("export-writer") for thread in threading.enumerate())
-    assert db.engine.pool.checkedout() == checked_out + 2
-    chunks.close()
-    assert not any(thread.name.startswith("export-writer") for thread in threading.enumerate())
+    with closing(chunks):
+        next(chunks), next(chunks)
+        writing = _writers(), db.engine.pool.checkedout()
+    assert writing == ({"export-writer-0", "export-writer-1"}, checked_out + 2)
+    assert not _writers()
     assert db.engine.pool.checkedout() == checked_out
     copying = db.session.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                      "AND state = 'active' AND query LIKE 'COPY%'"))

@@ -29,6 +29,7 @@ from itertools import islice
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg import sql
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
@@ -150,7 +151,8 @@ def copy_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire: Q
     one slice is passed on, the next is being written by another server process. One process is the limit
     otherwise (its CPU turns JSON into cells; figures in docs/benchmarks.md). The connections share one
     snapshot (`pg_export_snapshot`, as `pg_dump --jobs` does), so the file is the wave at one moment, as a single
-    COPY would be. Each writer runs ahead by at most AHEAD chunks, so memory stays bounded.
+    COPY would be. Each writer runs ahead by at most AHEAD chunks, so memory stays bounded. The writers use
+    connections of their own: the file holds what was committed when it started, not the session's own changes.
     """
     yield _csv_lines([head], bom=True).encode("utf-8")
     query, keys = _copy_query(questionnaire)
@@ -166,7 +168,9 @@ def copy_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire: Q
         snapshot, slices = _open_snapshot(connections[0].driver_connection, wave_id)
         while len(connections) < min(WRITERS, len(slices)):
             connections.append(engine.raw_connection())
-            _join_snapshot(connections[-1].driver_connection, snapshot)
+            if not _join_snapshot(connections[-1].driver_connection, snapshot):
+                connections.pop().close()  # the export goes on with the writers it has
+                break
         queues: list[queue.Queue] = [queue.Queue(maxsize=AHEAD) for _ in connections]
         for turn, connection in enumerate(connections):
             thread = threading.Thread(target=_write_slices, daemon=True, name=f"export-writer-{turn}", args=(
@@ -198,6 +202,10 @@ AHEAD = 48
 _SLICE_END = object()
 
 
+#: Every table the COPY reads, locked by each writer before it reads anything (see _join_snapshot).
+_TABLES = "response, response_cluster, cluster"
+
+
 class _Stopped(Exception):
     """Raised inside a writer's COPY when the reader has gone: leaving it so makes psycopg cancel the COPY."""
 
@@ -206,6 +214,7 @@ def _open_snapshot(driver, wave_id: int) -> tuple[str, list[tuple[int, int]]]:
     """Start a read-only snapshot on this connection; return its name and the wave's id slices (first, stop)."""
     with driver.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute(f"LOCK TABLE {_TABLES} IN ACCESS SHARE MODE")
         cursor.execute("SELECT pg_export_snapshot(), min(id), max(id), count(*) FROM response WHERE wave_id = %s",
                        (wave_id,))
         snapshot, low, high, count = cursor.fetchone()
@@ -216,10 +225,20 @@ def _open_snapshot(driver, wave_id: int) -> tuple[str, list[tuple[int, int]]]:
     return snapshot, [(first, min(first + step, high + 1)) for first in range(low, high + 1, step)]
 
 
-def _join_snapshot(driver, snapshot: str) -> None:
+def _join_snapshot(driver, snapshot: str) -> bool:
+    """Start a transaction on the first writer's snapshot and lock the tables; False if they cannot be locked at
+    once. That happens when a schema change (ALTER TABLE, a migration) is waiting for the first writer's locks:
+    this writer would queue behind it, the reader would wait for this writer's slice, and the first writer for
+    the reader, a cycle PostgreSQL cannot see. Without the second writer the export goes on, and the change
+    after it (as `pg_dump --jobs` does, with NOWAIT)."""
     with driver.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        try:
+            cursor.execute(f"LOCK TABLE {_TABLES} IN ACCESS SHARE MODE NOWAIT")
+        except psycopg.errors.LockNotAvailable:
+            return False
+    return True
 
 
 def _write_slices(driver, query: str, params: dict[str, Any], slices: list[tuple[int, int]], chunks: queue.Queue,
@@ -254,7 +273,7 @@ def _write_slices(driver, query: str, params: dict[str, Any], slices: list[tuple
                         if buffer:
                             put(bytes(buffer))
                     put(_SLICE_END)
-        except Exception as error:  # passed to the reader, who raises it
+        except BaseException as error:  # passed to the reader, who raises it (it would wait for ever otherwise)
             put(error)
 
 
