@@ -160,10 +160,12 @@ def _copy_processes(url: str):
 
     start = cpu_seconds()
 
+    def peak_mb(proc: Path) -> float:
+        status = dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines())
+        return int(status["VmHWM"].split()[0]) / 1024
+
     def figures() -> tuple[float, float, int]:
-        peaks = [int(dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines())["VmHWM"]
-                     .split()[0]) / 1024 for proc in procs]
-        return cpu_seconds() - start, max(peaks), len(procs)
+        return cpu_seconds() - start, max(map(peak_mb, procs)), len(procs)
 
     return figures
 

@@ -198,6 +198,14 @@ def _writers() -> set[str]:
     return {thread.name for thread in threading.enumerate() if thread.name.startswith("export-writer")}
 
 
+def _export_noting_writers(app, wave) -> tuple[bytes, set[str]]:
+    """The whole file, and the writer threads at work once it had started."""
+    with closing(_copy(app, wave)) as chunks:
+        started = [next(chunks), next(chunks)]
+        writers = _writers()
+        return b"".join([*started, *chunks]), writers
+
+
 @ON_POSTGRESQL
 def test_the_export_is_the_wave_at_one_moment(app, tricky, monkeypatch):
     """Answers changed after the file started do not show in it: every slice, whichever connection writes it,
@@ -215,10 +223,7 @@ def test_the_export_is_the_wave_at_one_moment(app, tricky, monkeypatch):
         return join(driver, snapshot)
 
     monkeypatch.setattr(responses, "_join_snapshot", join_after_a_change)
-    with closing(_copy(app, tricky)) as chunks:
-        started = [next(chunks), next(chunks)]
-        writers = _writers()
-        body = b"".join([*started, *chunks])
+    body, writers = _export_noting_writers(app, tricky)
     assert writers == {"export-writer-0", "export-writer-1"}
     assert b"changed meanwhile" not in body and body == expected
     monkeypatch.setattr(responses, "_join_snapshot", join)
@@ -232,7 +237,7 @@ def test_a_schema_change_waiting_for_the_export_leaves_it_one_writer(app, tricky
     _small_slices(monkeypatch)
     expected = expected_csv(tricky, _secret(app))
     db.session.commit()
-    join, altered, engine = responses._join_snapshot, [], db.engine
+    join, altered, engine, altering = responses._join_snapshot, [], db.engine, []
 
     def alter():
         with engine.connect() as conn:
@@ -242,7 +247,8 @@ def test_a_schema_change_waiting_for_the_export_leaves_it_one_writer(app, tricky
             altered.append(True)
 
     def join_while_altering(driver, snapshot):
-        threading.Thread(target=alter, name="alter").start()
+        altering.append(threading.Thread(target=alter))
+        altering[0].start()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             waiting = db.session.scalar(text(
@@ -254,15 +260,10 @@ def test_a_schema_change_waiting_for_the_export_leaves_it_one_writer(app, tricky
         return join(driver, snapshot)
 
     monkeypatch.setattr(responses, "_join_snapshot", join_while_altering)
-    with closing(_copy(app, tricky)) as chunks:
-        started = [next(chunks), next(chunks)]
-        writers = _writers()
-        body = b"".join([*started, *chunks])
+    body, writers = _export_noting_writers(app, tricky)
     assert writers == {"export-writer-0"}, "one writer: the second could not lock the tables at once"
     assert body == expected
-    for thread in threading.enumerate():
-        if thread.name == "alter":
-            thread.join(timeout=20)
+    altering[0].join(timeout=20)
     assert altered == [True], "the schema change ran once the export was done"
 
 

@@ -42,6 +42,12 @@ from survey.questionnaire import PROFILE_SECTION, Item, Questionnaire
 BATCH = 5000
 #: Bytes of COPY output gathered before they are passed on (COPY sends a message per row).
 COPY_CHUNK = 256 * 1024
+#: Responses per COPY statement of `copy_chunks`; connections writing slices at once (the database server's
+#: cores that one export may keep busy); chunks a writer may hold before the reader takes them (12 MB: a slice
+#: of the default questionnaire's rows, about 8 MB, fits, so a writer is never kept waiting for long).
+SLICE_ROWS = 25_000
+WRITERS = 2
+AHEAD = 48
 PROFILE_COLUMNS = ["country", "region", "org_type", "size_class", "ecosystem"]
 FREE_TEXT = {"text", "textarea"}
 
@@ -192,16 +198,8 @@ def copy_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire: Q
             connection.close()  # back to the pool, rolled back
 
 
-#: Responses per COPY statement of `copy_chunks`; connections writing slices at once (the database server's
-#: cores that one export may keep busy); chunks a writer may hold before the reader takes them (12 MB: a slice
-#: of the default questionnaire's rows, about 8 MB, fits, so a writer is never kept waiting for long).
-SLICE_ROWS = 25_000
-WRITERS = 2
-AHEAD = 48
 #: What a writer puts in its queue after a slice's last chunk.
 _SLICE_END = object()
-
-
 #: Every table the COPY reads, locked by each writer before it reads anything (see _join_snapshot).
 _TABLES = "response, response_cluster, cluster"
 
@@ -247,14 +245,11 @@ def _write_slices(driver, query: str, params: dict[str, Any], slices: list[tuple
     (or the exception that stopped it)."""
 
     def put(item: object) -> None:
-        while True:
-            if stop.is_set():
-                raise _Stopped
-            try:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
                 chunks.put(item, timeout=0.1)
                 return
-            except queue.Full:
-                continue
+        raise _Stopped
 
     with contextlib.suppress(_Stopped):
         try:
