@@ -3,7 +3,7 @@
 POST /bare/<organisation_id> with the profile fields, `clusters` (ids, comma-separated) and `answers` (the JSON
 the real app stores) inserts the response, its clusters and its tally increments in one transaction, through
 the same driver (psycopg 3 via a SQLAlchemy engine with the same pool) and the same tally upsert as the app
-(`survey.tallying.apply_counts`). No
+(`survey.operations.tallies.apply_counts`). No
 sessions, CSRF, invitation lookup, validation or ORM: what remains is the cost of the rows themselves.
 
     DATABASE_URL=postgresql+psycopg://… gunicorn -c gunicorn.conf.py 'bench.bare_app:create_app()'
@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from survey.models import Response
 from survey.models.responses import response_cluster
+from survey.operations.tallies import apply_counts, response_counts
 from survey.questionnaire import default_document, parse
-from survey.tallying import apply_counts, response_counts
 
 QUESTIONNAIRE = parse(default_document())
 PROFILE = ("country", "org_type", "size_class", "ecosystem")

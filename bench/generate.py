@@ -7,10 +7,10 @@ the benchmarks read and submit to) and the first N//2 of them also answered the 
 (`EARLIER_WAVE_SLUG`), with the same profile and clusters and somewhat lower adoption, so that the report's
 "change between waves" chart has a change to show. With `waves=1` all N answer the open wave alone.
 
-Going through the ORM and `survey.tallying.apply_counts` one response at a time would take hours, so the
-answers are drawn with numpy (the same distributions as `survey.demo`), the tallies are counted with
+Going through the ORM and `survey.operations.tallies.apply_counts` one response at a time would take hours, so the
+answers are drawn with numpy (the same distributions as `survey.cli.demo`), the tallies are counted with
 `np.bincount` over integer-coded groups, and rows go in with COPY (PostgreSQL) or executemany (SQLite).
-tests/test_reports_bench.py checks on a small N that the tallies equal what `survey.tallying.response_counts`
+tests/test_reports_bench.py checks on a small N that the tallies equal what `survey.operations.tallies.response_counts`
 gives for the stored responses, in both waves.
 
     python -m bench.generate --database-url sqlite:////tmp/bench.sqlite3 --responses 10000
@@ -32,13 +32,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, create_engine, insert, text
 
-from survey import demo
+from survey.cli import demo
 from survey.extensions import db
-from survey.models import Cluster, Questionnaire, Wave
+from survey.models import Cluster, QuestionnaireVersion, Wave
 from survey.models.tallies import ALL, ALL_CLUSTERS, GRAINS, RESPONSES_ITEM, grain_name
-from survey.questionnaire import PROFILE_SECTION, default_document, parse
-from survey.questionnaire import Questionnaire as ParsedQuestionnaire
-from survey.tallying import KEY_COLUMNS
+from survey.operations.tallies import KEY_COLUMNS
+from survey.questionnaire import PROFILE_SECTION, Questionnaire, default_document, parse
 
 #: Countries of the EU, where clusters and most of their members are.
 COUNTRIES = sorted(["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
@@ -53,7 +52,7 @@ class BenchWave:
     id: int
     slug: str
     opens_on: date
-    #: Added to every technology's logit, as `survey.demo` does for its earlier wave: adoption grows over time.
+    #: Added to every technology's logit, as `survey.cli.demo` does for its earlier wave: adoption grows over time.
     shift: float
     #: When a closed wave closed; None for the open one, which accepts answers for a year from the load.
     closed_at: datetime | None = None
@@ -193,7 +192,7 @@ def synthesise(n: int, clusters: int = 40, seed: int = 1, waves: int = 2) -> Syn
                      waves=responses)
 
 
-def _draw_answers(rng: np.random.Generator, questionnaire: ParsedQuestionnaire, codes: dict[str, list[str]],
+def _draw_answers(rng: np.random.Generator, questionnaire: Questionnaire, codes: dict[str, list[str]],
                   wave: BenchWave, size: np.ndarray, ecosystem: np.ndarray) -> WaveResponses:
     """One wave's answers of the organisations with these sizes and ecosystems."""
     n = len(size)
@@ -462,7 +461,7 @@ def load(engine: Engine, s: Synthetic, now: datetime | None = None, log=print, f
     document = default_document()
     questionnaire = parse(document)
     with engine.begin() as conn:
-        conn.execute(insert(Questionnaire.__table__).values(id=1, code=questionnaire.code,
+        conn.execute(insert(QuestionnaireVersion.__table__).values(id=1, code=questionnaire.code,
                                                             version=questionnaire.version, document=document))
         conn.execute(insert(Wave.__table__), [responses.wave.row(now) for responses in s.waves])
         conn.execute(insert(Cluster.__table__), [

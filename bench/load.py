@@ -3,7 +3,7 @@
 Both run at once under the same gunicorn.conf.py on loopback, against one PostgreSQL database of their own:
 
   full  POST /r/<token>: session cookie, CSRF check, invitation lookup and row lock, WTForms validation,
-        the response, its clusters, tally counts (survey/tallying.py), the report cache's version bump in Redis;
+        the response, its clusters, tally counts (survey/operations/tallies.py), the report cache version bump in Redis;
   bare  POST /bare/<organisation> (bench/bare_app.py): only the same rows, through the same driver.
 
 wrk (Debian package `wrk`, installed here with apt-get when missing) drives them with bench/submit.lua, 32

@@ -1,7 +1,7 @@
 """Reading counts: SQLAlchemy Core `select` with bound parameters and GROUP BY, never responses into Python.
 
 Answers are counted per group in the `tally` table, kept current inside each submission's transaction
-(survey/tallying.py). A query is answered from the smallest grain that holds every dimension it filters or
+(survey/operations/tallies.py). A query is answered from the smallest grain that holds every dimension it filters or
 groups on; dimensions of the grain that the query does not mention are summed over, which is exact because
 outside the cluster dimension every response has exactly one value per dimension.
 """
@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Select, bindparam, case, func, select
 
 from reports.context import Option, Survey
 from reports.dimensions import DIMENSION_COLUMNS, Filters
-from survey.models import Cluster, Invitation, Questionnaire, Wave, membership
+from survey.models import Cluster, Invitation, QuestionnaireVersion, Wave, membership
 from survey.models.tallies import GRAINS, RESPONSES_ITEM, Tally, grain_name
 from survey.questionnaire import country_choices, parse
 
@@ -117,8 +117,8 @@ def load_survey(conn: Connection, slug: str, translate: Callable[[str], str] = s
     if not slug or len(slug) > 64 or "\x00" in slug:  # no such slug can exist; PostgreSQL refuses NUL
         return None
     wave = conn.execute(
-        select(Wave.id, Wave.slug, Wave.title, Questionnaire.document)
-        .join(Questionnaire, Questionnaire.id == Wave.questionnaire_id)
+        select(Wave.id, Wave.slug, Wave.title, QuestionnaireVersion.document)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Wave.questionnaire_id)
         .where(Wave.slug == slug)
     ).one_or_none()
     if wave is None:

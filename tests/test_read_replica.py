@@ -32,7 +32,7 @@ def _snapshot(source, target) -> None:
 def primary_and_replica(tmp_path):
     from flask_migrate import upgrade
 
-    from survey.demo import DEMO_ORGANISATION, DEMO_WAVE, load_demo
+    from survey.cli.demo import DEMO_ORGANISATION, DEMO_WAVE, load_demo
     from survey.models import Organisation, Role, Wave
     from survey.operations.accounts import create_api_token, create_user
     from survey.operations.setup import invite_organisation

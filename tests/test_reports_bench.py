@@ -16,7 +16,7 @@ from reports.dimensions import Query
 from reports.results import adoption
 from survey.extensions import db
 from survey.models import Invitation, Organisation, Response, Tally, Wave, WaveState
-from survey.tallying import response_counts
+from survey.operations.tallies import response_counts
 
 #: An odd number: the open wave gets the extra response.
 RESPONSES, EARLIER, LATEST = 601, 300, 301

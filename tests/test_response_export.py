@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from survey import clock
-from survey.downloads import spreadsheet_safe
 from survey.exports import responses
+from survey.exports.files import spreadsheet_safe
 from survey.extensions import db
 from survey.models import Response, Wave
 from survey.operations.setup import create_wave, load_questionnaire

@@ -52,7 +52,7 @@ def shared_setup(postgres_server_url):
     """A migrated PostgreSQL database with demo data, a policymaker, an API token and an invitation link."""
     from flask_migrate import upgrade
 
-    from survey.demo import DEMO_ORGANISATION, DEMO_WAVE, load_demo
+    from survey.cli.demo import DEMO_ORGANISATION, DEMO_WAVE, load_demo
     from survey.models import Organisation, Role, Wave
     from survey.operations.accounts import create_api_token, create_user
     from survey.operations.setup import invite_organisation

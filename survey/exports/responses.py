@@ -34,7 +34,7 @@ from psycopg import sql
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from survey.downloads import FORMULA_STARTS, spreadsheet_safe
+from survey.exports.files import FORMULA_STARTS, spreadsheet_safe
 from survey.models import Cluster, Response, response_cluster
 from survey.questionnaire import PROFILE_SECTION, Item, Questionnaire
 
@@ -85,7 +85,7 @@ def export_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire:
 
 # --- PostgreSQL: COPY writes the CSV ---------------------------------------------------------------------
 
-#: spreadsheet_safe in SQL: a leading apostrophe before a formula start (survey.downloads.FORMULA_STARTS, bound
+#: spreadsheet_safe in SQL: a leading apostrophe before a formula start (survey.exports.files.FORMULA_STARTS, bound
 #: as `%(formula_starts)s`). `{0}` is an expression; an empty text becomes NULL (see _copy_query).
 _SAFE = "CASE WHEN left({0}, 1) = ANY(%(formula_starts)s) THEN '''' || {0} ELSE nullif({0}, '') END"
 

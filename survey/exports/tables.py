@@ -23,7 +23,7 @@ from reports import results
 from reports.context import Survey
 from reports.sections import PageContext
 from survey.cache import cached_invitations
-from survey.downloads import csv_text, spreadsheet_safe
+from survey.exports.files import csv_text, spreadsheet_safe
 
 #: Table name -> (sheet title, what it holds).
 TABLES: dict[str, tuple[str, str]] = {

@@ -7,7 +7,7 @@ from survey.models.mailings import Mailing, MailKind
 from survey.models.responses import Draft, Response, response_cluster
 from survey.models.tallies import Tally
 from survey.models.users import ApiToken, LoginSession, Role, User, user_cluster
-from survey.models.waves import Questionnaire, Wave, WaveState, WaveStateError
+from survey.models.waves import QuestionnaireVersion, Wave, WaveState, WaveStateError
 
 __all__ = [
     "ApiToken",
@@ -20,7 +20,7 @@ __all__ = [
     "MailKind",
     "Mailing",
     "Organisation",
-    "Questionnaire",
+    "QuestionnaireVersion",
     "Response",
     "Role",
     "Tally",

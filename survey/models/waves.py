@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, func, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey import questionnaire as qdoc
@@ -23,7 +24,7 @@ class WaveState(enum.StrEnum):
     CLOSED = "closed"
 
 
-class Questionnaire(db.Model):
+class QuestionnaireVersion(db.Model):
     """One version of a questionnaire document, as a wave was (or will be) asked it."""
 
     __tablename__ = "questionnaire"
@@ -68,7 +69,7 @@ class Wave(db.Model):
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
-    questionnaire: Mapped[Questionnaire] = relationship()
+    questionnaire: Mapped[QuestionnaireVersion] = relationship()
 
     def open(self, now: datetime) -> None:
         if self.state is not WaveState.DRAFT:
@@ -90,10 +91,16 @@ class Wave(db.Model):
             return False
         return self.closes_on is None or today <= self.closes_on
 
+    @hybrid_property
+    def visible_to_readers(self) -> bool:
+        """The one rule for every page, download and API call outside the admins' wave pages: a draft wave is
+        never shown, listed or offered for comparison. In a query: `select(Wave).where(Wave.visible_to_readers)`."""
+        return self.state != WaveState.DRAFT
+
     @staticmethod
     def with_results():
-        """Waves whose results may be shown (open or closed, never a draft), the newest first."""
-        return (select(Wave).where(Wave.state != WaveState.DRAFT)
+        """Waves whose results may be shown, the newest first."""
+        return (select(Wave).where(Wave.visible_to_readers)
                 .order_by(Wave.opens_on.desc().nulls_last(), Wave.slug.desc()))
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -18,7 +19,14 @@ from survey.extensions import db
 from survey.mail import Mailer, MailError
 from survey.models import Contact, Invitation, Mailing, MailKind, Organisation, Wave, WaveState
 from survey.operations.setup import invite_organisation
-from survey.rosters import MemberStatus, Status
+from survey.queries.rosters import MemberStatus, Status
+
+
+def invitation_link(token: str) -> str:
+    """The absolute link for a token, built from BASE_URL (not from a request's host, which a client chooses,
+    and which the CLI does not have)."""
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        return url_for("respond.questionnaire", token=token, _external=True)
 
 
 class InvitationError(ValueError):

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Cluster, Wave
 from survey.operations.setup import create_wave, load_questionnaire
+from survey.queries.lookups import by_slug
 
 
 class PlatformError(ValueError):
@@ -28,7 +28,7 @@ class ClusterDetails:
 
 def save_cluster(details: ClusterDetails, cluster: Cluster | None = None) -> Cluster:
     """Create a cluster, or change one; slugs are unique."""
-    taken = db.session.scalars(select(Cluster).filter_by(slug=details.slug)).one_or_none()
+    taken = by_slug(Cluster, details.slug)
     if taken is not None and taken is not cluster:
         raise PlatformError(_("Another cluster already has the short name %(slug)s.", slug=details.slug))
     if cluster is None:
@@ -46,7 +46,7 @@ def save_cluster(details: ClusterDetails, cluster: Cluster | None = None) -> Clu
 def create_wave_from(slug: str, title: str, source: Wave | None, opens_on: date | None, closes_on: date | None
                      ) -> Wave:
     """A draft wave asking the same questionnaire version as `source`, or the shipped default when None."""
-    if db.session.scalars(select(Wave).filter_by(slug=slug)).one_or_none() is not None:
+    if by_slug(Wave, slug) is not None:
         raise PlatformError(_("Another survey already has the short name %(slug)s.", slug=slug))
     questionnaire = source.questionnaire if source is not None else load_questionnaire()
     return create_wave(slug, title, questionnaire, opens_on, closes_on)

@@ -11,8 +11,8 @@ from sqlalchemy.orm import joinedload
 
 from survey.extensions import db
 from survey.models import Draft, Invitation, Response, Wave, membership, response_cluster
+from survey.operations.tallies import apply_counts, response_counts
 from survey.questionnaire import PROFILE_SECTION, Questionnaire
-from survey.tallying import apply_counts, response_counts
 
 
 class LinkNotFound(Exception):

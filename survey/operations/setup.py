@@ -8,19 +8,19 @@ from typing import Any
 from sqlalchemy import select
 
 from survey.extensions import db
-from survey.models import Cluster, Contact, Invitation, Organisation, Questionnaire, Wave
+from survey.models import Cluster, Contact, Invitation, Organisation, QuestionnaireVersion, Wave
 from survey.questionnaire import default_document, parse
 
 
-def load_questionnaire(document: dict[str, Any] | None = None) -> Questionnaire:
+def load_questionnaire(document: dict[str, Any] | None = None) -> QuestionnaireVersion:
     """The stored questionnaire for a document's code and version, storing it the first time."""
     document = document or default_document()
     parsed = parse(document)  # refuse a malformed document before storing it
     stored = db.session.scalars(
-        select(Questionnaire).filter_by(code=parsed.code, version=parsed.version)
+        select(QuestionnaireVersion).filter_by(code=parsed.code, version=parsed.version)
     ).one_or_none()
     if stored is None:
-        stored = Questionnaire(code=parsed.code, version=parsed.version, document=document)
+        stored = QuestionnaireVersion(code=parsed.code, version=parsed.version, document=document)
         db.session.add(stored)
         db.session.flush()
     elif stored.document != document:
@@ -34,7 +34,7 @@ def load_questionnaire(document: dict[str, Any] | None = None) -> Questionnaire:
 def create_wave(
     slug: str,
     title: str,
-    questionnaire: Questionnaire,
+    questionnaire: QuestionnaireVersion,
     opens_on: date | None = None,
     closes_on: date | None = None,
 ) -> Wave:

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from reports.sections import SECTION_NAMES, build_sections
 from survey import clock
 from survey.access import allow
-from survey.downloads import attachment
 from survey.exports import brief, responses, tables
+from survey.exports.files import attachment
 from survey.extensions import db, limiter
 from survey.models import DownloadLog, Role, Wave
 from survey.views.reports import READERS, _context

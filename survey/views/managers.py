@@ -27,14 +27,14 @@ from forms.members import (
 )
 from survey import clock
 from survey.access import allow, cluster_or_404, visible_cluster_ids
-from survey.cli import invitation_link
-from survey.downloads import csv_attachment
+from survey.exports.files import csv_attachment
 from survey.extensions import db
 from survey.mail import Mailer, MailError, mail_configured, make_message
 from survey.models import Cluster, Contact, Invitation, MailKind, Organisation, Wave, WaveState
 from survey.operations.invitations import (
     InvitationError,
     check_wave_takes_invitations,
+    invitation_link,
     issue_links,
     recipients_for,
     revoke_invitation,
@@ -50,7 +50,7 @@ from survey.operations.members import (
 )
 from survey.operations.setup import add_contact as store_contact
 from survey.operations.setup import invite_organisation
-from survey.rosters import cluster_members, member_history, wave_roster
+from survey.queries.rosters import cluster_members, member_history, wave_roster
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Fixtures for journeys:
 
 - `live_server` (per module): the app served by a real server on a free port of 127.0.0.1, on a migrated SQLite
   database of its own with the demo survey loaded (`demo_responses` synthetic responses; override that fixture in
-  a module to get more) and the demo accounts of survey/demo.py, with their demo passwords. It exposes `url`,
+  a module to get more) and the demo accounts of survey/cli/demo.py, with their demo passwords. It exposes `url`,
   `database_url`, `app`, `app_context()` (to create users and data with the app's own models and operations) and
   `invite()` (a fresh invitation link to the open demo wave).
 - `browser` (per session): headless Chromium from /usr/bin/chromium.
@@ -69,7 +69,7 @@ def demo_responses() -> int:
 def live_server(tmp_path_factory, demo_responses) -> Iterator[LiveServer]:
     from flask_migrate import upgrade
 
-    from survey.demo import DEMO_WAVE, ensure_demo_users, load_demo
+    from survey.cli.demo import DEMO_WAVE, ensure_demo_users, load_demo
 
     database_url = f"sqlite:///{tmp_path_factory.mktemp('live-server') / 'survey.sqlite3'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})

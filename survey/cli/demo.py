@@ -13,15 +13,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-
 from survey.extensions import db
 from survey.models import Cluster, Invitation, Organisation, Response, Role, User, Wave
 from survey.models.invitations import hash_token, new_token
 from survey.operations.accounts import create_user, find_user, set_password
 from survey.operations.setup import create_wave, load_questionnaire
+from survey.operations.tallies import apply_counts, response_counts
+from survey.queries.lookups import by_slug
 from survey.questionnaire import Questionnaire
-from survey.tallying import apply_counts, response_counts
 
 DEMO_WAVE = "demo-2021"
 PREVIOUS_WAVE = "demo-2019"
@@ -224,7 +223,7 @@ def ensure_demo_users(app_env: str) -> list[tuple[str, str, str]]:
     """
     if app_env == "production":
         return []
-    cluster = db.session.scalars(select(Cluster).filter_by(slug=DEMO_MANAGER_CLUSTER)).one_or_none()
+    cluster = by_slug(Cluster, DEMO_MANAGER_CLUSTER)
     logins = []
     for email, role, password in DEMO_USERS:
         user: User | None = find_user(email)

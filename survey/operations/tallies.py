@@ -1,4 +1,5 @@
-"""Turning one response into tally increments, and applying increments in the current transaction."""
+"""The write side of the tallies: turning one response into tally increments, applying increments in the current
+transaction, and counting a wave's tallies again from its responses."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from survey.models import Response, Wave, response_cluster
 from survey.models.tallies import ALL, ALL_CLUSTERS, GRAINS, RESPONSES_ITEM, Tally, grain_name
 from survey.questionnaire import Questionnaire
 
@@ -19,6 +21,8 @@ TallyKey = tuple[int, str, int, str, str, str, str, str, str]
 KEY_COLUMNS = ("wave_id", "grain", "cluster_id", "size_class", "org_type", "country", "ecosystem", "item", "answer")
 
 _PROFILE_OF_DIMENSION = {"size": "size_class", "type": "org_type", "country": "country", "ecosystem": "ecosystem"}
+#: The profile columns of a response that its tallies are counted under.
+PROFILE = tuple(_PROFILE_OF_DIMENSION.values())
 
 
 def answer_pairs(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -87,3 +91,30 @@ _PG_UPSERT = text(
     f"INSERT INTO tally ({', '.join(KEY_COLUMNS)}, n) SELECT {_FIELDS} FROM json_array_elements(CAST(:rows AS json)) r "
     f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET n = tally.n + excluded.n"
 )
+
+
+def rebuild_tallies(session: Session, wave: Wave) -> int:
+    """Count the wave's tallies again from its stored responses, replacing the rows it has; returns the number
+    of responses counted.
+
+    For repair and after a change in what is tallied: each response is counted under its profile and clusters
+    as at its submission (`response_cluster`), exactly as `submit_response` counted it. One transaction: readers
+    see the old counts until the commit, then the new ones."""
+    questionnaire = wave.questionnaire.parsed
+    session.execute(delete(Tally).where(Tally.wave_id == wave.id))
+    clusters: dict[int, list[int]] = {}
+    for response_id, cluster_id in session.execute(
+        select(response_cluster.c.response_id, response_cluster.c.cluster_id)
+        .join(Response, Response.id == response_cluster.c.response_id).where(Response.wave_id == wave.id)
+    ):
+        clusters.setdefault(response_id, []).append(cluster_id)
+    counts: Counter[TallyKey] = Counter()
+    responses = 0
+    rows = session.execute(select(Response.id, Response.answers, *(getattr(Response, column) for column in PROFILE))
+                           .where(Response.wave_id == wave.id).execution_options(yield_per=10_000))
+    for response_id, answers, *profile in rows:
+        counts.update(response_counts(questionnaire, wave.id, dict(zip(PROFILE, profile, strict=True)),
+                                      clusters.get(response_id, ()), answers))
+        responses += 1
+    apply_counts(session, counts)
+    return responses

@@ -6,12 +6,12 @@ import sys
 
 import click
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
 
 from survey import clock
 from survey.extensions import db
 from survey.models import Cluster, Role
 from survey.operations.accounts import AccountError, create_api_token, create_user, find_user
+from survey.queries.lookups import by_slug
 
 
 def _read_password() -> str:
@@ -39,7 +39,7 @@ def create_user_command(email: str, role: str, cluster_slugs: tuple[str, ...]) -
         raise click.UsageError(f"EMAIL: {exc}") from exc
     clusters = []
     for slug in cluster_slugs:
-        cluster = db.session.scalars(select(Cluster).filter_by(slug=slug)).one_or_none()
+        cluster = by_slug(Cluster, slug)
         if cluster is None:
             raise click.UsageError(f"no cluster {slug!r}")
         clusters.append(cluster)

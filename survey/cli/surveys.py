@@ -1,24 +1,20 @@
-"""Command-line interface: `flask --app survey demo | invitations create | surveys list | …`."""
+"""Commands for running surveys: `flask --app survey demo | invitations create | surveys list|open|close`."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app, url_for
+from flask import current_app
 from sqlalchemy import func, select
 
 from survey import clock
 from survey.extensions import db
 from survey.models import Cluster, Invitation, Organisation, Response, Wave, WaveStateError
+from survey.operations.invitations import invitation_link
+from survey.queries.lookups import by_slug
 
 
-def invitation_link(token: str) -> str:
-    """The absolute link for a token, built from BASE_URL (the CLI has no request to take a host from)."""
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        return url_for("respond.questionnaire", token=token, _external=True)
-
-
-def _wave_or_fail(slug: str) -> Wave:
-    wave = db.session.scalars(select(Wave).filter_by(slug=slug)).one_or_none()
+def wave_or_fail(slug: str) -> Wave:
+    wave = by_slug(Wave, slug)
     if wave is None:
         known = ", ".join(db.session.scalars(select(Wave.slug).order_by(Wave.slug))) or "none yet"
         raise click.UsageError(f"no survey wave {slug!r} (known: {known})")
@@ -34,12 +30,12 @@ def demo_command(responses: int, seed: int) -> None:
 
     When the demo is already loaded, leave the data alone and print a fresh link for the demo organisation.
     """
-    from survey.demo import DEMO_ORGANISATION, DEMO_WAVE, ensure_demo_users, load_demo
+    from survey.cli.demo import DEMO_ORGANISATION, DEMO_WAVE, ensure_demo_users, load_demo
     from survey.operations.setup import invite_organisation
 
     now = clock.now()
     if db.session.scalar(select(func.count()).select_from(Wave)):
-        wave = db.session.scalars(select(Wave).filter_by(slug=DEMO_WAVE)).one_or_none()
+        wave = by_slug(Wave, DEMO_WAVE)
         organisation = db.session.scalars(select(Organisation).filter_by(name=DEMO_ORGANISATION)).one_or_none()
         if wave is None or organisation is None:
             raise click.ClickException("the database already holds surveys; the demo loads only into an empty one")
@@ -78,8 +74,8 @@ def create_invitation_command(survey_slug: str, organisation_name: str, cluster_
 
     from survey.operations.setup import add_contact, find_or_create_organisation, invite_organisation
 
-    wave = _wave_or_fail(survey_slug)
-    cluster = db.session.scalars(select(Cluster).filter_by(slug=cluster_slug)).one_or_none()
+    wave = wave_or_fail(survey_slug)
+    cluster = by_slug(Cluster, cluster_slug)
     if cluster is None:
         raise click.UsageError(f"no cluster {cluster_slug!r}")
     name = organisation_name.strip()
@@ -119,7 +115,7 @@ def list_surveys_command() -> None:
 
 
 def _transition(slug: str, action: str) -> None:
-    wave = _wave_or_fail(slug)
+    wave = wave_or_fail(slug)
     try:
         getattr(wave, action)(clock.now())
     except WaveStateError as exc:
@@ -140,12 +136,3 @@ def open_survey_command(slug: str) -> None:
 def close_survey_command(slug: str) -> None:
     """Close an open wave: its invitation links stop working."""
     _transition(slug, "close")
-
-
-def init_app(app: Flask) -> None:
-    from survey.auth_cli import tokens_group, users_group
-
-    for command in (demo_command, invitations_group, surveys_group, users_group, tokens_group):
-        app.cli.add_command(command)
-
-
