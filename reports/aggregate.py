@@ -110,7 +110,8 @@ def _countries(locale: str) -> tuple[Option, ...]:
 
 def load_survey(conn: Connection, slug: str, translate: Callable[[str], str] = str,
                 locale: str = "en") -> Survey | None:
-    """The wave with this slug, its questionnaire's report items and each dimension's values; None if unknown.
+    """The wave with this slug, its questionnaire's report items and each dimension's values; None if unknown or
+    not visible to readers (a draft), whose waves to compare with are likewise never drafts.
 
     `translate` turns a label from the questionnaire into the reader's language (gettext in the web app).
     """
@@ -119,7 +120,7 @@ def load_survey(conn: Connection, slug: str, translate: Callable[[str], str] = s
     wave = conn.execute(
         select(Wave.id, Wave.slug, Wave.title, QuestionnaireVersion.document)
         .join(QuestionnaireVersion, QuestionnaireVersion.id == Wave.questionnaire_id)
-        .where(Wave.slug == slug)
+        .where(Wave.slug == slug, Wave.visible_to_readers)
     ).one_or_none()
     if wave is None:
         return None
@@ -130,7 +131,8 @@ def load_survey(conn: Connection, slug: str, translate: Callable[[str], str] = s
 
     profile = {item.code: item for item in questionnaire.section("profile").items}
     waves = conn.execute(
-        select(Wave.id, Wave.slug, Wave.title).order_by(Wave.opens_on.asc().nulls_last(), Wave.id)
+        select(Wave.id, Wave.slug, Wave.title).where(Wave.visible_to_readers)
+        .order_by(Wave.opens_on.asc().nulls_last(), Wave.id)
     ).all()
     clusters = conn.execute(select(Cluster.id, Cluster.slug, Cluster.name).order_by(Cluster.name, Cluster.id)).all()
     return Survey(
