@@ -34,7 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         weblog,
     )
     from survey.extensions import babel, csrf, db, limiter, migrate
-    from survey.views import admin, api, api_surveys, downloads, health, managers, reports, respondents
+    from survey.views import admin, api, downloads, health, home, managers, reports, respondents
     from survey.views import auth as auth_views
 
     db.init_app(app)
@@ -60,11 +60,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(reports.bp)
     app.register_blueprint(downloads.bp)
+    # Reading endpoints take a personal API token or a session; submitting takes an invitation token in the
+    # Authorization header, never a cookie: no CSRF token to check.
+    csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
-    # Bearer-authorised (an invitation token), never by cookie: no CSRF token to check.
-    csrf.exempt(api_surveys.bp)
-    app.register_blueprint(api_surveys.bp)
+    app.register_blueprint(home.bp)
     errors.init_app(app)
     security.init_app(app)
     weblog.init_app(app)

@@ -20,9 +20,8 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import select
 
-from survey.extensions import db, login_manager
+from survey.extensions import login_manager
 from survey.models import Cluster, Role
 
 log = logging.getLogger(__name__)
@@ -90,8 +89,9 @@ def can_see_cluster(cluster_id: int) -> bool:
 
 def cluster_or_404(slug: str) -> Cluster:
     """The cluster with this slug, if the current user may see it; otherwise 404, as for an unknown slug."""
-    # A NUL byte would make PostgreSQL refuse the query itself: such a slug is simply unknown.
-    cluster = db.session.scalars(select(Cluster).filter_by(slug=slug)).one_or_none() if "\x00" not in slug else None
+    from survey.queries.lookups import by_slug  # survey.queries reads models; access is set up before them
+
+    cluster = by_slug(Cluster, slug)
     if cluster is None or not can_see_cluster(cluster.id):
         abort(404)
     return cluster

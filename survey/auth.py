@@ -71,6 +71,14 @@ def needs_rehash(user: User) -> bool:
     return _current_hasher().check_needs_rehash(user.password_hash)
 
 
+#: Where each role lands after logging in, and from the site root.
+HOME_ENDPOINTS = {Role.ADMIN: "admin.index", Role.MANAGER: "manage.index", Role.POLICYMAKER: "reports.index"}
+
+
+def home_url(user: User) -> str:
+    return url_for(HOME_ENDPOINTS[user.role])
+
+
 def safe_next(target: str | None) -> str | None:
     """A `next` address to go to after log-in, only when it is a path on this site (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

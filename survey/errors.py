@@ -1,15 +1,19 @@
-"""Error pages: a clear message and the right status, never a traceback."""
+"""Error pages: a clear message and the right status, never a traceback. Under /api/ errors are JSON
+(`{"error": …, "status": …}`, as the OpenAPI document says), whatever raised them: an unknown URL, a method
+not allowed (with its Allow header), a view's abort, a failure of ours or of the database."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
+from survey.access import is_api_request
 from survey.extensions import db
 
 log = logging.getLogger(__name__)
@@ -30,14 +34,23 @@ _TITLES = {
 
 
 def _render(status: int, message: str | None = None, **context):
+    if is_api_request():
+        return jsonify({"error": message or _ENGLISH.get(status, "Error"), "status": status}), status
     title = _TITLES.get(status) or _("Error")
     return render_template("errors/error.html", status=status, title=title, message=message, **context), status
+
+
+#: What an API error says when its view gave no message of its own: the status's standard phrase.
+_ENGLISH = {status: HTTP_STATUS_CODES[status] for status in _TITLES}
 
 
 def _http_error(error: HTTPException):
     # Show a description only when a view gave one of its own; Werkzeug's defaults are written for developers.
     custom = error.description if error.description != type(error).description else None
-    return _render(error.code or 500, custom)
+    body, status = _render(error.code or 500, custom)
+    # Keep the exception's own headers: Allow on a 405, Retry-After on a 429, WWW-Authenticate on a 401.
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    return body, status, headers
 
 
 def _database_unavailable(error: DBAPIError):

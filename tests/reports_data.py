@@ -70,6 +70,7 @@ def populate(make_cluster, make_invited, open_wave, seed: int = 7, extra_name: s
     today = clock.today()
     earlier = create_wave("wave-2019", "Survey 2019", load_questionnaire(), today - timedelta(days=800),
                           today - timedelta(days=700))
+    earlier.open(clock.now())  # answered, then closed below: a draft's results are never shown
     db.session.commit()
     scenario = Scenario(wave=open_wave, earlier=earlier, clusters=clusters)
     sizes = ["micro", "small", "medium"]
@@ -90,6 +91,8 @@ def populate(make_cluster, make_invited, open_wave, seed: int = 7, extra_name: s
             invitation, _ = invite_organisation(earlier, invited.organisation, now)
             submit_response(invitation, {**profile, **_answers(rng, questionnaire, home, shift=-0.15)}, now)
         db.session.commit()
+    earlier.close(clock.now())
+    db.session.commit()
     return scenario
 
 

@@ -71,7 +71,7 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("respond.questionnaire", "POST"): [Case({**everyone(422), "anonymous": 404})],
     ("respond.submitted", "GET"): [Case({**everyone(REDIRECT), "anonymous": 404})],
     # Everyone's own account.
-    ("auth.home", "GET"): [Case({**logged_in(REDIRECT), "anonymous": LOGIN, "respondent": LOGIN})],
+    ("home.home", "GET"): [Case({**logged_in(REDIRECT), "anonymous": LOGIN, "respondent": LOGIN})],
     ("auth.login", "GET"): [Case({**logged_in(REDIRECT), "anonymous": 200, "respondent": 200})],
     ("auth.login", "POST"): [Case(everyone(422))],
     ("auth.logout", "POST"): [Case(logged_in(303))],
@@ -128,15 +128,15 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("downloads.brief_pdf", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
     ("downloads.summary_pack", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
     ("downloads.response_export", "GET"): [Case(admins(200))],
-    ("api_surveys.openapi", "GET"): [Case(everyone(200))],
-    ("api_surveys.surveys", "GET"): [Case(logged_in(200))],
-    ("api_surveys.survey", "GET"): [Case(logged_in(200))],
-    ("api_surveys.questionnaire", "GET"): [Case(logged_in(200))],
-    ("api_surveys.challenges", "GET"): [Case(reports(200, False)),
+    ("api.openapi", "GET"): [Case(everyone(200))],
+    ("api.surveys", "GET"): [Case(logged_in(200))],
+    ("api.survey", "GET"): [Case(logged_in(200))],
+    ("api.questionnaire", "GET"): [Case(logged_in(200))],
+    ("api.challenges", "GET"): [Case(reports(200, False)),
                                         Case(reports(200, True), query="by=cluster&cluster=alpha")],
-    ("api_surveys.status", "GET"): [Case({**admins(200), "manager_a": 200, "manager_b": 200})],
+    ("api.status", "GET"): [Case({**admins(200), "manager_a": 200, "manager_b": 200})],
     # Authorised by an invitation token in the Authorization header, never by a session or API token: 401 here.
-    ("api_surveys.submit", "POST"): [Case(everyone(401))],
+    ("api.submit", "POST"): [Case(everyone(401))],
 }
 
 def _rules() -> list[tuple[Rule, str]]:

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from forms.auth import ApiTokenForm, LoginForm, PasswordChangeForm
 from survey import clock
 from survey.access import allow, public
-from survey.auth import safe_next
+from survey.auth import home_url, safe_next
 from survey.extensions import db, limiter
-from survey.models import ApiToken, Role, User
+from survey.models import ApiToken, Role
 from survey.operations.accounts import (
     AccountError,
     authenticate,
@@ -29,28 +29,12 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
-#: Where each role lands after logging in.
-HOME_ENDPOINTS = {Role.ADMIN: "admin.index", Role.MANAGER: "manage.index", Role.POLICYMAKER: "reports.index"}
-
-
-def home_url(user: User) -> str:
-    return url_for(HOME_ENDPOINTS[user.role])
-
-
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def _form_status(form) -> int:
     return 400 if "csrf_token" in form.errors else 422
-
-
-@bp.get("/")
-@public
-def home():
-    if current_user.is_authenticated:
-        return redirect(home_url(current_user))
-    return redirect(url_for(".login"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

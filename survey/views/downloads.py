@@ -14,7 +14,6 @@ from datetime import date
 from flask import Blueprint, abort, current_app, request, stream_with_context
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import select
 
 from reports.sections import SECTION_NAMES, build_sections
 from survey import clock
@@ -22,8 +21,9 @@ from survey.access import allow
 from survey.exports import brief, responses, tables
 from survey.exports.files import attachment
 from survey.extensions import db, limiter
-from survey.models import DownloadLog, Role, Wave
-from survey.views.reports import READERS, _context
+from survey.models import DownloadLog, Role
+from survey.queries.lookups import wave_or_404
+from survey.report_request import READERS, page_context
 
 bp = Blueprint("downloads", __name__, url_prefix="/reports")
 
@@ -65,14 +65,12 @@ def _filename(slug: str, what: str, extension: str) -> str:
 
 
 def _wave_dates(slug: str) -> tuple[str, str]:
-    wave = db.session.scalars(select(Wave).filter_by(slug=slug)).one_or_none()
-    if wave is None:
-        return "", ""
+    wave = wave_or_404(slug)
     return (wave.opens_on.isoformat() if wave.opens_on else "", wave.closes_on.isoformat() if wave.closes_on else "")
 
 
 def _report(slug: str) -> tables.ReportTables:
-    ctx = _context(slug)
+    ctx = page_context(slug)
     return tables.report_tables(ctx, request.args.to_dict(flat=False), clock.now(), _wave_dates(slug))
 
 
@@ -106,7 +104,7 @@ def chart_image(slug: str, name: str, fmt: str):
     """One chart as a PNG image or a PDF, drawn from the same spec as the page's chart."""
     if name not in SECTION_NAMES:
         abort(404)
-    ctx = _context(slug)
+    ctx = page_context(slug)
     section = build_sections(ctx, [name])[name]
     if section.chart is None:
         abort(404)
@@ -122,7 +120,7 @@ def _chart_titles() -> dict[str, str]:
 
 
 def _brief(slug: str) -> tuple[tables.ReportTables, bytes]:
-    ctx = _context(slug)
+    ctx = page_context(slug)
     report = tables.report_tables(ctx, request.args.to_dict(flat=False), clock.now(), _wave_dates(slug))
     titles = _chart_titles()
     images = {name: (titles[name], brief.to_png(section.chart))
@@ -162,9 +160,7 @@ def response_export(slug: str):
     """Every response of the wave, a row each, organisations pseudonymous; streamed as it is read."""
     if request.args:
         abort(400, gettext("This download takes no settings."))
-    wave = db.session.scalars(select(Wave).filter_by(slug=slug)).one_or_none() if "\x00" not in slug else None
-    if wave is None:
-        abort(404)
+    wave = wave_or_404(slug)
     questionnaire = wave.questionnaire.parsed
     wave_id, wave_slug = wave.id, wave.slug
     secret = str(current_app.config["SECRET_KEY"]).encode()

@@ -50,6 +50,7 @@ from survey.operations.members import (
 )
 from survey.operations.setup import add_contact as store_contact
 from survey.operations.setup import invite_organisation
+from survey.queries.lookups import wave_or_404
 from survey.queries.rosters import cluster_members, member_history, wave_roster
 
 log = logging.getLogger(__name__)
@@ -70,16 +71,9 @@ def _member_or_404(cluster: Cluster, org_id: int) -> Organisation:
     return organisation
 
 
-def _wave_or_404(slug: str) -> Wave:
-    """Waves are the admins' to prepare: managers see them once they have opened."""
-    wave = db.session.scalars(select(Wave).filter_by(slug=slug)).one_or_none() if "\x00" not in slug else None
-    if wave is None or wave.state is WaveState.DRAFT:
-        abort(404)
-    return wave
-
-
 def _waves() -> list[Wave]:
-    return list(db.session.scalars(select(Wave).where(Wave.state != WaveState.DRAFT).order_by(Wave.id.desc())))
+    """Waves are the admins' to prepare: managers see them once they have opened."""
+    return list(db.session.scalars(select(Wave).where(Wave.visible_to_readers).order_by(Wave.id.desc())))
 
 
 def _details(form: MemberForm) -> MemberDetails:
@@ -236,7 +230,7 @@ def _render_wave(cluster: Cluster, wave: Wave, links_form: LinksForm, send_form:
 @bp.get("/<cluster_slug>/waves/<wave_slug>")
 @allow(*MANAGERS)
 def wave(cluster_slug: str, wave_slug: str):
-    return _render_wave(cluster_or_404(cluster_slug), _wave_or_404(wave_slug), LinksForm(formdata=None),
+    return _render_wave(cluster_or_404(cluster_slug), wave_or_404(wave_slug), LinksForm(formdata=None),
                         SendForm(formdata=None))
 
 
@@ -245,7 +239,7 @@ def wave(cluster_slug: str, wave_slug: str):
 def download_links(cluster_slug: str, wave_slug: str):
     """Issue links and hand them over as a CSV for a mail merge, in this response: they are not kept readable."""
     cluster = cluster_or_404(cluster_slug)
-    wave = _wave_or_404(wave_slug)
+    wave = wave_or_404(wave_slug)
     form = LinksForm()
     if not form.validate():
         return _render_wave(cluster, wave, form, SendForm(formdata=None), _form_status(form))
@@ -273,7 +267,7 @@ def download_links(cluster_slug: str, wave_slug: str):
 @allow(*MANAGERS)
 def issue_link(cluster_slug: str, wave_slug: str, org_id: int):
     cluster = cluster_or_404(cluster_slug)
-    wave = _wave_or_404(wave_slug)
+    wave = wave_or_404(wave_slug)
     organisation = _member_or_404(cluster, org_id)
     try:
         check_wave_takes_invitations(wave)
@@ -291,7 +285,7 @@ def issue_link(cluster_slug: str, wave_slug: str, org_id: int):
 @allow(*MANAGERS)
 def revoke(cluster_slug: str, wave_slug: str, org_id: int):
     cluster = cluster_or_404(cluster_slug)
-    wave = _wave_or_404(wave_slug)
+    wave = wave_or_404(wave_slug)
     organisation = _member_or_404(cluster, org_id)
     invitation = db.session.scalars(
         select(Invitation).filter_by(wave_id=wave.id, organisation_id=organisation.id)
@@ -309,7 +303,7 @@ def revoke(cluster_slug: str, wave_slug: str, org_id: int):
 @allow(*MANAGERS)
 def send(cluster_slug: str, wave_slug: str):
     cluster = cluster_or_404(cluster_slug)
-    wave = _wave_or_404(wave_slug)
+    wave = wave_or_404(wave_slug)
     form = SendForm()
     if not form.validate():
         return _render_wave(cluster, wave, LinksForm(formdata=None), form, _form_status(form))

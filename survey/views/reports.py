@@ -18,37 +18,21 @@ import orjson
 from babel import Locale, numbers
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask.signals import before_render_template, template_rendered
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 from flask_login import current_user
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 
 from reports import charts, results
-from reports.context import Survey
-from reports.dimensions import InvalidQuery, PageQuery, parse_page_query, requested_values
 from reports.frames import records
 from reports.sections import SECTION_NAMES, Cell, PageContext, build_sections, compare_wave
-from survey.access import allow, public, visible_cluster_ids
-from survey.cache import cached_invitations, cached_survey, report_cache
-from survey.database import report_connection
+from survey.access import allow, public
+from survey.cache import cached_invitations, report_cache
 from survey.extensions import db
 from survey.models import Role, Wave
+from survey.report_request import READERS, page_context
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-
-
-#: Who may read reports: everyone with an account; a manager only their own clusters (and the total).
-READERS = ("manager", "policymaker", "admin")
-
-
-def refuse_hidden_clusters(survey: Survey, visible: frozenset[int] | None) -> None:
-    """404 when the query names a cluster the user may not see, as if it did not exist (a manager asking for
-    another cluster's figures must not learn even that the cluster takes part)."""
-    if visible is None:
-        return
-    hidden = {option.value for option in survey.options.get("cluster", ()) if option.key not in visible}
-    if hidden & set(requested_values(request.args.to_dict(flat=False), "cluster")):
-        abort(404)
 
 
 @bp.app_template_filter("percentformat")
@@ -117,60 +101,6 @@ def _whole_percent(value: float) -> int:
     return int((Decimal(repr(float(value))) * 100).quantize(_ONE, rounding=ROUND_HALF_EVEN))
 
 
-def _survey_or_404(slug: str) -> Survey:
-    survey = cached_survey(report_connection(), slug, translate=gettext, locale=str(get_locale() or "en"))
-    if survey is None:
-        abort(404, gettext("There is no survey wave at this address."))
-    return survey
-
-
-def _page_query(survey: Survey, visible: frozenset[int] | None) -> PageQuery:
-    refuse_hidden_clusters(survey, visible)
-    try:
-        return parse_page_query(request.args.to_dict(flat=False), survey, visible)
-    except InvalidQuery as error:
-        name = error.parameter if len(error.parameter) <= 40 else error.parameter[:40] + "…"
-        if error.kind == "parameter":
-            message = gettext("This page has no setting called “%(name)s”.", name=name)
-        elif error.kind == "single":
-            message = gettext("Choose one value for “%(name)s”.", name=name)
-        else:
-            message = gettext("“%(name)s” has a value this page does not know.", name=name)
-        if error.allowed:
-            message += " " + gettext("Allowed: %(values)s.", values=", ".join(error.allowed))
-        abort(400, message)
-
-
-def _chart_text() -> charts.ChartText:
-    return charts.ChartText(
-        share=gettext("Share of organisations"),
-        share_using=gettext("Share using"),
-        share_using_or_planning=gettext("Share using or planning"),
-        technology=gettext("Technology"),
-        answer=gettext("Answer"),
-        group=gettext("Group"),
-        cluster=gettext("Cluster"),
-        all_clusters=gettext("All clusters"),
-        wave=gettext("Wave"),
-        challenge=gettext("Challenge"),
-        importance=gettext("Importance"),
-        organisations=gettext("Organisations"),
-        interval=gettext("95% CI"),
-        withheld=gettext("Withheld (too few responses)"),
-        short_answers={"using": gettext("Using"), "planning": gettext("Planning"),
-                       "not_planned": gettext("No plans"), "dont_know": gettext("Don't know")},
-    )
-
-
-def _context(slug: str) -> PageContext:
-    survey = _survey_or_404(slug)
-    visible = visible_cluster_ids()
-    page = _page_query(survey, visible)
-    return PageContext(conn=report_connection(), survey=survey, page=page,
-                       k=current_app.config["MIN_CELL_SIZE"], visible_clusters=visible, text=_chart_text(),
-                       percent=percent_formatter(get_locale() or _ENGLISH))
-
-
 def _cache_parts(ctx: PageContext, *extra: object) -> tuple[object, ...]:
     """Everything besides the waves' data that a page's results depend on, for the report cache's key."""
     visible = None if ctx.visible_clusters is None else tuple(sorted(ctx.visible_clusters))
@@ -193,7 +123,7 @@ def index():
 @bp.get("/<slug>")
 @allow(*READERS)
 def report(slug: str):
-    ctx = _context(slug)
+    ctx = page_context(slug)
     query = request.args.to_dict(flat=False)
     # The page's main block (numbers, tables, chart specs: 90% of its time) depends only on the cache key's
     # parts, not on who is logged in or their CSRF token, so the rendered block itself is what is cached. Of
@@ -273,7 +203,7 @@ def chart_svg(slug: str, name: str):
     """One chart drawn on the server: what pages show in the chart's place when JavaScript is off."""
     if name not in SECTION_NAMES:
         abort(404)
-    ctx = _context(slug)
+    ctx = page_context(slug)
 
     def draw() -> str | None:
         section = build_sections(ctx, [name])[name]
