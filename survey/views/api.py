@@ -198,6 +198,7 @@ def _formdata(body: Any, questionnaire) -> tuple[MultiDict | None, dict[str, lis
 @limiter.limit(_submit_limit)
 def submit(slug: str):
     """Submit an organisation's answers with its invitation token: the same checks as the questionnaire form."""
+    wave_or_404(slug)
     scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
