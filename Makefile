@@ -34,9 +34,11 @@ run: $(STAMP)
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## Set up when needed and run every test (on PostgreSQL too when TEST_DATABASE_URL is set)
+# Two test processes (pytest-xdist), one per core; each has its own databases and Redis key prefix.
 test: $(STAMP) $(CHROMIUM) $(NODE_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n 2
 
 migrate: $(STAMP)
 	$(FLASK) db upgrade

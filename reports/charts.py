@@ -65,7 +65,8 @@ def _theme() -> alt.theme.ThemeConfig:
             # One legend entry per line under the chart: long answer and cluster names stay readable on a phone.
             "legend": {"orient": "bottom", "direction": "vertical", "labelFontSize": 12, "titleFontSize": 12,
                        "labelLimit": 150, "symbolType": "square"},
-            "range": {"category": PALETTE, "heatmap": {"scheme": "blues"}},
+            # Vega-Lite takes a scheme for a range; Altair's typed theme lists only arrays of colours.
+            "range": {"category": PALETTE, "heatmap": {"scheme": "blues"}},  # type: ignore[typeddict-item]
             "bar": {"stroke": "#ffffff", "strokeWidth": 0.5},
             "point": {"filled": True, "size": 80},
             "rect": {"stroke": "#ffffff", "strokeWidth": 1},
@@ -380,4 +381,5 @@ def to_svg(figure: Figure, width: int = SVG_WIDTH) -> str:
 
 def javascript_bundle() -> str:
     """Vega, Vega-Lite and Vega-Embed in one script (window.vegaEmbed), matching the charts' version."""
-    return vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+    # The snippet is optional (vl-convert's documentation); its type stub says otherwise.
+    return vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)  # type: ignore[call-arg]

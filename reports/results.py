@@ -269,7 +269,7 @@ def response_rates(conn: Connection, survey: Survey, k: int, visible_clusters: I
     table = blank_suppressed(table, ["responses", "rate"])
     total_n = int(disclosure.sizes((), None)["n"].sum())
     total_withheld = disclosure.cell_withheld(())[survey.wave_id]
-    total = {
+    total: dict[str, object] = {
         "invited": invited_total,
         "responses": None if total_withheld else total_n,
         "rate": None if total_withheld or not invited_total else total_n / invited_total,
