@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from forms.members import default_questionnaire, options
 from forms.questionnaire import MultiCheckboxField
-from forms.validators import NoControlCharacters
+from forms.validators import NoControlCharacters, strip
 from survey.auth import ROLE_LABELS
 from survey.models import Role
 from survey.questionnaire import country_choices
@@ -19,9 +19,6 @@ from survey.questionnaire import country_choices
 SLUG = Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$",
               message=_l("Use lower-case letters, digits and single hyphens, for example basque-digital-2025."))
 
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class UserRoleForm(FlaskForm):
@@ -40,19 +37,19 @@ class UserRoleForm(FlaskForm):
 
 
 class NewUserForm(UserRoleForm):
-    email = EmailField(_l("E-mail address"), filters=[_strip],
+    email = EmailField(_l("E-mail address"), filters=[strip],
                        validators=[DataRequired(_l("Enter the e-mail address.")), Length(max=254),
                                    Email(_l("Enter an e-mail address like name@example.org."))])
 
 
 class ClusterForm(FlaskForm):
-    slug = StringField(_l("Short name for web addresses"), filters=[_strip],
+    slug = StringField(_l("Short name for web addresses"), filters=[strip],
                        validators=[DataRequired(_l("Enter a short name.")), Length(max=64), SLUG])
-    name = StringField(_l("Name"), filters=[_strip],
+    name = StringField(_l("Name"), filters=[strip],
                        validators=[DataRequired(_l("Enter the cluster's name.")), Length(max=200),
                                    NoControlCharacters()])
     country = SelectField(_l("Country"), validators=[DataRequired(_l("Choose the country."))])
-    nuts2 = StringField(_l("NUTS 2 region"), filters=[_strip, lambda v: v.upper() if isinstance(v, str) else v],
+    nuts2 = StringField(_l("NUTS 2 region"), filters=[strip, lambda v: v.upper() if isinstance(v, str) else v],
                         description=_l("For example DE21 or ITC4."),
                         validators=[Optional(), Regexp(r"^[A-Z]{2}[A-Z0-9]{1,2}$",
                                                        message=_l("Use a NUTS 2 code such as DE21."))])
@@ -66,9 +63,9 @@ class ClusterForm(FlaskForm):
 
 
 class WaveForm(FlaskForm):
-    slug = StringField(_l("Short name for web addresses"), filters=[_strip],
+    slug = StringField(_l("Short name for web addresses"), filters=[strip],
                        validators=[DataRequired(_l("Enter a short name.")), Length(max=64), SLUG])
-    title = StringField(_l("Title"), filters=[_strip],
+    title = StringField(_l("Title"), filters=[strip],
                         validators=[DataRequired(_l("Enter a title.")), Length(max=200), NoControlCharacters()])
     opens_on = DateField(_l("First day for answers"), validators=[Optional()],
                          description=_l("Answers are accepted from this day, once the survey is opened."))

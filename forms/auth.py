@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from forms.validators import NoControlCharacters
+from forms.validators import NoControlCharacters, strip
 
 # Long enough for any real password; a cap keeps hashing cheap for junk.
 _PASSWORD_CAP = 1000
@@ -41,6 +41,6 @@ class ApiTokenForm(FlaskForm):
     name = StringField(
         _l("Name of the token"),
         description=_l("For your own reference, for example the script or tool that will use it."),
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[strip],
         validators=[DataRequired(_l("Give the token a name.")), Length(max=100), NoControlCharacters()],
     )

@@ -20,7 +20,7 @@ from wtforms import EmailField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from forms.validators import NoControlCharacters
+from forms.validators import NoControlCharacters, strip
 from survey.questionnaire import Questionnaire, country_choices, default_document, parse
 
 #: Most rows one import takes; a cluster with more members imports in parts.
@@ -48,12 +48,9 @@ def options(empty_label: str, pairs: list[tuple[str, str]]) -> list[SelectChoice
     return [SelectChoice("", empty_label), *(SelectChoice(code, label) for code, label in pairs)]
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
 
 class MemberForm(FlaskForm):
-    name = StringField(_l("Name of the organisation"), filters=[_strip],
+    name = StringField(_l("Name of the organisation"), filters=[strip],
                        validators=[DataRequired(_l("Enter the organisation's name.")), Length(max=200),
                                    NoControlCharacters()])
     country = SelectField(_l("Country"), validators=[DataRequired(_l("Choose the country."))])
@@ -68,17 +65,17 @@ class MemberForm(FlaskForm):
 
 
 class NewMemberForm(MemberForm):
-    contact_name = StringField(_l("Contact person's name"), filters=[_strip],
+    contact_name = StringField(_l("Contact person's name"), filters=[strip],
                                validators=[Optional(), Length(max=200), NoControlCharacters()])
-    contact_email = EmailField(_l("Contact person's e-mail address"), filters=[_strip],
+    contact_email = EmailField(_l("Contact person's e-mail address"), filters=[strip],
                                description=_l("Invitations and reminders go to this address."),
                                validators=[Optional(), Length(max=254),
                                            Email(_l("Enter an e-mail address like name@example.org."))])
 
 
 class ContactForm(FlaskForm):
-    name = StringField(_l("Name"), filters=[_strip], validators=[Optional(), Length(max=200), NoControlCharacters()])
-    email = EmailField(_l("E-mail address"), filters=[_strip],
+    name = StringField(_l("Name"), filters=[strip], validators=[Optional(), Length(max=200), NoControlCharacters()])
+    email = EmailField(_l("E-mail address"), filters=[strip],
                        validators=[DataRequired(_l("Enter the e-mail address.")), Length(max=254),
                                    Email(_l("Enter an e-mail address like name@example.org."))])
 

@@ -22,7 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
 
-from forms.validators import Exclusive, NoControlCharacters, RequiredToSubmit
+from forms.validators import Exclusive, NoControlCharacters, RequiredToSubmit, strip
 from survey.questionnaire import Choice, Item, Questionnaire, Section, country_choices
 
 #: The empty first option of a drop-down list.
@@ -64,9 +64,6 @@ class MultiCheckboxField(SelectMultipleField):
                                     "'%(value)s' are not valid choices for this field.", len(unacceptable))
             raise ValidationError(message % {"value": "', '".join(unacceptable)})
 
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _empty_to_none(value: Any) -> Any:
@@ -134,11 +131,11 @@ def _field(item: Item) -> Field:
         return TextAreaField(
             label,
             validators=[*text_validators, NoControlCharacters(multiline=True)],
-            filters=[_strip],
+            filters=[strip],
             description=description,
         )
     return StringField(
-        label, validators=[*text_validators, NoControlCharacters()], filters=[_strip], description=description
+        label, validators=[*text_validators, NoControlCharacters()], filters=[strip], description=description
     )
 
 

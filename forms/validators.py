@@ -1,4 +1,4 @@
-"""Validators shared by the forms."""
+"""What every form shares: the strip filter, the control-character check, and the status of a failed form."""
 
 from __future__ import annotations
 
@@ -6,6 +6,17 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import StopValidation, ValidationError
+
+
+def strip(value: object) -> object:
+    """Filter: surrounding white space removed from text (other values as they are)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def form_status(form) -> int:
+    """The status of a form that did not validate: 400 when its CSRF token failed, else 422 (answers to fix)."""
+    return 400 if "csrf_token" in form.errors else 422
+
 
 # C0 and C1 control characters, except tab, line feed and carriage return (which a textarea may hold).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

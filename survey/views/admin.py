@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from forms.admin import ClusterForm, NewUserForm, UserRoleForm, WaveForm
+from forms.validators import form_status
 from survey import clock
 from survey.access import allow
 from survey.extensions import db
@@ -35,10 +36,6 @@ from survey.operations.platform import (
 log = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _form_status(form) -> int:
-    return 400 if "csrf_token" in form.errors else 422
 
 
 def _get_or_404(model, ident: int):
@@ -90,7 +87,7 @@ def new_user():
             db.session.commit()
             log.info("admin %s created user %s (%s)", current_user.id, user.id, user.role.value)
             return render_template("admin/password_shown.html", user=user, password=password, new=True)
-    status = 200 if request.method == "GET" else _form_status(form)
+    status = 200 if request.method == "GET" else form_status(form)
     return render_template("admin/user_form.html", form=form, user=None), status
 
 
@@ -110,7 +107,7 @@ def edit_user(user_id: int):
             log.info("admin %s set user %s to %s", current_user.id, user.id, user.role.value)
             flash(_("The role of %(email)s is saved.", email=user.email))
             return redirect(url_for(".users"), code=303)
-    status = 200 if request.method == "GET" else _form_status(form)
+    status = 200 if request.method == "GET" else form_status(form)
     return render_template("admin/user_form.html", form=form, user=user), status
 
 
@@ -183,7 +180,7 @@ def edit_cluster(cluster_id: int | None = None):
             log.info("admin %s saved cluster %s", current_user.id, saved.slug)
             flash(_("The cluster %(name)s is saved.", name=saved.name))
             return redirect(url_for(".clusters"), code=303)
-    status = 200 if request.method == "GET" else _form_status(form)
+    status = 200 if request.method == "GET" else form_status(form)
     return render_template("admin/cluster_form.html", form=form, cluster=cluster), status
 
 
@@ -220,7 +217,7 @@ def new_wave():
             flash(_("The survey %(title)s is created as a draft. Open it when invitations may go out.",
                     title=wave.title))
             return redirect(url_for(".waves"), code=303)
-    status = 200 if request.method == "GET" else _form_status(form)
+    status = 200 if request.method == "GET" else form_status(form)
     return render_template("admin/wave_form.html", form=form), status
 
 

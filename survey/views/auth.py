@@ -10,6 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from forms.auth import ApiTokenForm, LoginForm, PasswordChangeForm
+from forms.validators import form_status
 from survey import clock
 from survey.access import allow, public
 from survey.auth import home_url, safe_next
@@ -31,10 +32,6 @@ bp = Blueprint("auth", __name__)
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _form_status(form) -> int:
-    return 400 if "csrf_token" in form.errors else 422
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -65,7 +62,7 @@ def login():
             return redirect(safe_next(request.args.get("next")) or home_url(user), code=303)
         db.session.commit()  # nothing changed; ends the transaction the look-up opened
         failed = True
-    status = 200 if request.method == "GET" else (422 if failed else _form_status(form))
+    status = 200 if request.method == "GET" else (422 if failed else form_status(form))
     return render_template("auth/login.html", form=form, failed=failed), status
 
 
@@ -109,7 +106,7 @@ def change_password():
                 db.session.commit()
                 flash(_("Your password is changed. Any other sessions of yours have been logged out."))
                 return redirect(url_for(".account"), code=303)
-    status = 200 if request.method == "GET" else _form_status(form)
+    status = 200 if request.method == "GET" else form_status(form)
     return render_template("auth/password.html", form=form), status
 
 
@@ -118,7 +115,7 @@ def change_password():
 def create_token():
     form = ApiTokenForm()
     if not form.validate():
-        return _render_account(form, _form_status(form))
+        return _render_account(form, form_status(form))
     api_token, token = create_api_token(current_user, form.name.data, clock.now())
     db.session.commit()
     log.info("user %s created API token %s", current_user.id, api_token.id)

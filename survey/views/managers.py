@@ -25,6 +25,7 @@ from forms.members import (
     size_choices,
     type_choices,
 )
+from forms.validators import form_status
 from survey import clock
 from survey.access import allow, cluster_or_404, visible_cluster_ids
 from survey.exports.files import csv_attachment
@@ -58,10 +59,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 MANAGERS = ("manager", "admin")
-
-
-def _form_status(form) -> int:
-    return 400 if "csrf_token" in form.errors else 422
 
 
 def _member_or_404(cluster: Cluster, org_id: int) -> Organisation:
@@ -115,7 +112,7 @@ def new_member(cluster_slug: str):
             db.session.commit()
             flash(_("%(name)s is now a member of %(cluster)s.", name=organisation.name, cluster=cluster.name))
             return redirect(url_for(".member", cluster_slug=cluster.slug, org_id=organisation.id), code=303)
-    status = 200 if request.method == "GET" else _form_status(form)
+    status = 200 if request.method == "GET" else form_status(form)
     return render_template("manage/member_form.html", cluster=cluster, form=form, organisation=None), status
 
 
@@ -140,7 +137,7 @@ def import_csv(cluster_slug: str):
             flash(_("Imported: %(created)d new members, %(updated)d updated, %(contacts)d new contacts.",
                     created=outcome.created, updated=outcome.updated, contacts=outcome.contacts))
             return redirect(url_for(".cluster", cluster_slug=cluster.slug), code=303)
-    status = 200 if request.method == "GET" else (422 if row_errors else _form_status(form))
+    status = 200 if request.method == "GET" else (422 if row_errors else form_status(form))
     return render_template("manage/import.html", cluster=cluster, form=form, row_errors=row_errors,
                            columns=IMPORT_COLUMNS, types=type_choices(), sizes=size_choices()), status
 
@@ -181,7 +178,7 @@ def edit_member(cluster_slug: str, org_id: int):
             db.session.commit()
             flash(_("The details of %(name)s are saved.", name=organisation.name))
             return redirect(url_for(".member", cluster_slug=cluster.slug, org_id=organisation.id), code=303)
-    status = 200 if request.method == "GET" else _form_status(form)
+    status = 200 if request.method == "GET" else form_status(form)
     return render_template("manage/member_form.html", cluster=cluster, form=form, organisation=organisation), status
 
 
@@ -192,7 +189,7 @@ def add_contact(cluster_slug: str, org_id: int):
     organisation = _member_or_404(cluster, org_id)
     form = ContactForm()
     if not form.validate():
-        return _render_member(cluster, organisation, form, _form_status(form))
+        return _render_member(cluster, organisation, form, form_status(form))
     store_contact(organisation, form.email.data, form.name.data or "")
     db.session.commit()
     flash(_("The contact person is added."))
@@ -242,7 +239,7 @@ def download_links(cluster_slug: str, wave_slug: str):
     wave = wave_or_404(wave_slug)
     form = LinksForm()
     if not form.validate():
-        return _render_wave(cluster, wave, form, SendForm(formdata=None), _form_status(form))
+        return _render_wave(cluster, wave, form, SendForm(formdata=None), form_status(form))
     try:
         issued = issue_links(wave, wave_roster(cluster, wave).members, clock.now(), form.members.data == "missing")
     except InvitationError as exc:
@@ -306,7 +303,7 @@ def send(cluster_slug: str, wave_slug: str):
     wave = wave_or_404(wave_slug)
     form = SendForm()
     if not form.validate():
-        return _render_wave(cluster, wave, LinksForm(formdata=None), form, _form_status(form))
+        return _render_wave(cluster, wave, LinksForm(formdata=None), form, form_status(form))
     if not mail_configured():
         abort(409, _("E-mail is not set up on this platform. Download the links for a mail merge instead."))
     kind = MailKind(form.kind.data)
