@@ -40,7 +40,7 @@ def normalise_database_url(url: str) -> str:
     """Let people paste the URLs their hosting gives them (`postgres://…`) and still get psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -111,8 +111,12 @@ def measure(url: str, responses: int, clusters: int, repeat: int) -> dict[str, o
     client, headers = reader_clients(app)
     cached_app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REPORT_CACHE_URL": "memory://"})
     cached_client, cached_headers = reader_clients(cached_app)
-    results: dict[str, object] = {"responses": responses, "clusters": clusters, "tally rows": counts["tally"],
-                                  "load s": round(load_seconds)}
+    results: dict[str, object] = {
+        "responses": responses,
+        "clusters": clusters,
+        "tally rows": counts["tally"],
+        "load s": round(load_seconds),
+    }
     with app.app_context():
         from survey.extensions import db
 
@@ -124,14 +128,16 @@ def measure(url: str, responses: int, clusters: int, repeat: int) -> dict[str, o
         items = [*survey.technology_codes, RESPONSES_ITEM]
         table = adoption(conn, survey, query, 5)
         assert len(table) == clusters * len(survey.technologies), "one row per cluster and technology"
-        results["sql"] = timed(lambda: count_answers(conn, query.wave_ids, items, ADOPTION_ANSWERS, (), "cluster"),
-                               repeat)
+        results["sql"] = timed(
+            lambda: count_answers(conn, query.wave_ids, items, ADOPTION_ANSWERS, (), "cluster"), repeat
+        )
         results["report"] = timed(lambda: adoption(conn, survey, query, 5), repeat)
         db.session.remove()
 
     def api(reader=client, auth=headers, **params) -> None:
-        response = reader.get(f"/api/v1/surveys/{WAVE_SLUG}/adoption", query_string={"by": "cluster", **params},
-                              headers=auth)
+        response = reader.get(
+            f"/api/v1/surveys/{WAVE_SLUG}/adoption", query_string={"by": "cluster", **params}, headers=auth
+        )
         assert response.status_code == 200, response.status_code
 
     def page(reader=client) -> None:
@@ -176,30 +182,43 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
     parser.add_argument("--clusters", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=50, help="timed calls per measure (after 3 warm-up calls)")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES,
-                        help="a server where this user may create and drop databases")
+    parser.add_argument(
+        "--postgres-url", default=DEFAULT_POSTGRES, help="a server where this user may create and drop databases"
+    )
     parser.add_argument("--json", type=Path, help="write the medians here too (for bench/run_all.py)")
     args = parser.parse_args()
     medians: list[dict[str, object]] = []
 
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
-          f" SQLAlchemy {sqlalchemy.__version__}, {args.clusters} clusters, two waves, {args.repeat} timed calls each")
-    print("backend     responses  clusters  tally rows  size MB  load s   sql ms  report ms   api ms  "
-          "filtered ms  page ms  api cached  page cached  page miss  (medians; p90 of api)")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
+        f" SQLAlchemy {sqlalchemy.__version__}, {args.clusters} clusters, two waves, {args.repeat} timed calls each"
+    )
+    print(
+        "backend     responses  clusters  tally rows  size MB  load s   sql ms  report ms   api ms  "
+        "filtered ms  page ms  api cached  page cached  page miss  (medians; p90 of api)"
+    )
     for backend in args.backends:
         for size in args.sizes:
             database = sqlite_database() if backend == "sqlite" else postgres_database(args.postgres_url)
             with database as url:
                 row = measure(url, size, args.clusters, args.repeat)
             api = sorted(row["api"])  # type: ignore[arg-type]
-            print(f"{backend:<10} {size:>10,} {row['clusters']:>9} {row['tally rows']:>11,} {row['size MB']:>8} "
-                  f"{row['load s']:>7} {_median(row['sql']):>8} {_median(row['report']):>10} "
-                  f"{_median(row['api']):>8} {_median(row['filtered']):>12} {_median(row['page']):>8} "
-                  f"{_median(row['api cached']):>11} {_median(row['page cached']):>12} {_median(row['page miss']):>10}"
-                  f"   p90 {api[int(len(api) * 0.9)]:.1f}"
-                  f"   (load average {os.getloadavg()[0]:.1f})", flush=True)
-            medians.append({"backend": backend, "responses": size, **{
-                name: statistics.median(value) for name, value in row.items() if isinstance(value, list)}})
+            print(
+                f"{backend:<10} {size:>10,} {row['clusters']:>9} {row['tally rows']:>11,} {row['size MB']:>8} "
+                f"{row['load s']:>7} {_median(row['sql']):>8} {_median(row['report']):>10} "
+                f"{_median(row['api']):>8} {_median(row['filtered']):>12} {_median(row['page']):>8} "
+                f"{_median(row['api cached']):>11} {_median(row['page cached']):>12} {_median(row['page miss']):>10}"
+                f"   p90 {api[int(len(api) * 0.9)]:.1f}"
+                f"   (load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+            medians.append(
+                {
+                    "backend": backend,
+                    "responses": size,
+                    **{name: statistics.median(value) for name, value in row.items() if isinstance(value, list)},
+                }
+            )
     if args.json:
         args.json.write_text(json.dumps(medians, indent=1))
 

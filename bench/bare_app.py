@@ -42,9 +42,19 @@ def create_app() -> Flask:
         now = datetime.now(UTC).replace(tzinfo=None)
         counts = response_counts(QUESTIONNAIRE, wave_id, profile, clusters, answers)
         with Session(engine) as session, session.begin():
-            response_id = session.execute(insert(Response).values(
-                wave_id=wave_id, organisation_id=organisation_id, region=None, answers=answers, submitted_at=now,
-                updated_at=now, **profile).returning(Response.id)).scalar_one()
+            response_id = session.execute(
+                insert(Response)
+                .values(
+                    wave_id=wave_id,
+                    organisation_id=organisation_id,
+                    region=None,
+                    answers=answers,
+                    submitted_at=now,
+                    updated_at=now,
+                    **profile,
+                )
+                .returning(Response.id)
+            ).scalar_one()
             session.execute(insert(response_cluster), [{"response_id": response_id, "cluster_id": c} for c in clusters])
             apply_counts(session, counts)
         return "", 201

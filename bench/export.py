@@ -40,9 +40,13 @@ SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--responses", type=int, default=1_000_000)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
-                        help="where to load the wave: a temporary SQLite file, or a PostgreSQL database created on "
-                             "--server-url and dropped at the end")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="where to load the wave: a temporary SQLite file, or a PostgreSQL database created on "
+        "--server-url and dropped at the end",
+    )
     parser.add_argument("--server-url", default=SERVER_URL, help="PostgreSQL server for --backend postgresql")
     parser.add_argument("--database-url", help="an existing empty database instead (not dropped)")
     parser.add_argument("--json", type=Path, help="write the figures here too")
@@ -50,22 +54,43 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     with _database(args) as url:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bench.generate", "--database-url", url,
-                        "--responses", str(args.responses), "--waves", "1"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.generate",
+                "--database-url",
+                url,
+                "--responses",
+                str(args.responses),
+                "--waves",
+                "1",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         print(f"loaded {args.responses:,} responses in {time.perf_counter() - started:.0f} s", flush=True)
         if make_url(url).get_backend_name() == "postgresql":
             vacuum(url)
         figures = run(url)
-    figures.update(backend=make_url(url).get_backend_name(), responses=args.responses,
-                   load_average=[round(load_before, 2), round(os.getloadavg()[0], 2)])
+    figures.update(
+        backend=make_url(url).get_backend_name(),
+        responses=args.responses,
+        load_average=[round(load_before, 2), round(os.getloadavg()[0], 2)],
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
-    server = (f" (PostgreSQL: {figures['server_processes']} processes, {figures['server_cpu_s']:.1f} s CPU, "
-              f"peak RSS {figures['server_rss_mb']:,.0f} MB)"
-              if figures.get("server_cpu_s") is not None else "")
-    print(f"{figures['rows']:,} rows on {figures['backend']}: {figures['rows_per_s']:,.0f} rows/s, "
-          f"peak RSS {figures['peak_rss_mb']:,.0f} MB{server}; load average {load_before:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after")
+    server = (
+        f" (PostgreSQL: {figures['server_processes']} processes, {figures['server_cpu_s']:.1f} s CPU, "
+        f"peak RSS {figures['server_rss_mb']:,.0f} MB)"
+        if figures.get("server_cpu_s") is not None
+        else ""
+    )
+    print(
+        f"{figures['rows']:,} rows on {figures['backend']}: {figures['rows_per_s']:,.0f} rows/s, "
+        f"peak RSS {figures['peak_rss_mb']:,.0f} MB{server}; load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after"
+    )
 
 
 @contextmanager
@@ -125,17 +150,29 @@ def run(url: str) -> dict:
     cpu = time.process_time() - cpu
     rows = lines - 1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{rows:,} rows, {size / 1e6:,.0f} MB of CSV in {elapsed:.1f} s: {rows / elapsed:,.0f} rows/s; "
-          f"peak RSS {peak:,.0f} MB (before the export {before:,.0f} MB); this process's CPU {cpu:.1f} s")
+    print(
+        f"{rows:,} rows, {size / 1e6:,.0f} MB of CSV in {elapsed:.1f} s: {rows / elapsed:,.0f} rows/s; "
+        f"peak RSS {peak:,.0f} MB (before the export {before:,.0f} MB); this process's CPU {cpu:.1f} s"
+    )
     if server_cpu is not None:
-        print(f"PostgreSQL processes that ran the COPY: {writers}, {server_cpu:.1f} s CPU in all "
-              f"({rows / server_cpu:,.0f} rows per CPU second), peak RSS {server_rss:,.0f} MB")
+        print(
+            f"PostgreSQL processes that ran the COPY: {writers}, {server_cpu:.1f} s CPU in all "
+            f"({rows / server_cpu:,.0f} rows per CPU second), peak RSS {server_rss:,.0f} MB"
+        )
     with app.app_context():
         db.engine.dispose()
-    return {"rows": rows, "mb": round(size / 1e6), "seconds": round(elapsed, 2), "rows_per_s": round(rows / elapsed),
-            "peak_rss_mb": round(peak), "rss_before_mb": round(before), "client_cpu_s": round(cpu, 2),
-            "server_cpu_s": server_cpu and round(server_cpu, 2), "server_rss_mb": server_rss and round(server_rss),
-            "server_processes": writers}
+    return {
+        "rows": rows,
+        "mb": round(size / 1e6),
+        "seconds": round(elapsed, 2),
+        "rows_per_s": round(rows / elapsed),
+        "peak_rss_mb": round(peak),
+        "rss_before_mb": round(before),
+        "client_cpu_s": round(cpu, 2),
+        "server_cpu_s": server_cpu and round(server_cpu, 2),
+        "server_rss_mb": server_rss and round(server_rss),
+        "server_processes": writers,
+    }
 
 
 def _copy_processes(url: str):
@@ -144,8 +181,16 @@ def _copy_processes(url: str):
     largest peak RSS (from /proc). None for a remote server."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                                 "AND pid <> pg_backend_pid() AND query LIKE 'COPY%'")).scalars().all()
+        pids = (
+            conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND query LIKE 'COPY%'"
+                )
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     procs = [Path(f"/proc/{pid}") for pid in pids]
     if not procs or not all(proc.exists() for proc in procs):

@@ -40,8 +40,37 @@ from survey.operations.tallies import KEY_COLUMNS
 from survey.questionnaire import PROFILE_SECTION, Questionnaire, default_document, parse
 
 #: Countries of the EU, where clusters and most of their members are.
-COUNTRIES = sorted(["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
-                    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"])
+COUNTRIES = sorted(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
 CHUNK = 50_000
 
 
@@ -71,9 +100,17 @@ class BenchWave:
             state, closes_on = "open", now.date() + timedelta(days=365)
         else:
             state, closes_on = "closed", self.closed_at.date()
-        return {"id": self.id, "slug": self.slug, "title": f"Benchmark wave {self.opens_on.year}",
-                "questionnaire_id": 1, "state": state, "opens_on": self.opens_on, "closes_on": closes_on,
-                "opened_at": self.opened_at(now), "closed_at": self.closed_at}
+        return {
+            "id": self.id,
+            "slug": self.slug,
+            "title": f"Benchmark wave {self.opens_on.year}",
+            "questionnaire_id": 1,
+            "state": state,
+            "opens_on": self.opens_on,
+            "closes_on": closes_on,
+            "opened_at": self.opened_at(now),
+            "closed_at": self.closed_at,
+        }
 
 
 EARLIER_WAVE = BenchWave(1, "bench-2021", date(2021, 3, 1), shift=-0.5, closed_at=datetime(2021, 6, 30, 18))
@@ -180,27 +217,47 @@ def synthesise(n: int, clusters: int = 40, seed: int = 1, waves: int = 2) -> Syn
         size_name[mask] = rng.choice(np.array(labels), mask.sum(), p=np.array(weights) / sum(weights))
     org_type = _codes(org_type_name, index["type"])
     size = _codes(size_name, index["size"])
-    ecosystem = np.where(rng.random(organisations) < 0.85, cluster_ecosystem[home],
-                         rng.choice(cluster_ecosystem, organisations))
-    country = np.where(rng.random(organisations) < 0.9, cluster_country[home],
-                       rng.choice(cluster_country, organisations))
+    ecosystem = np.where(
+        rng.random(organisations) < 0.85, cluster_ecosystem[home], rng.choice(cluster_ecosystem, organisations)
+    )
+    country = np.where(
+        rng.random(organisations) < 0.9, cluster_country[home], rng.choice(cluster_country, organisations)
+    )
     # Each wave's answers are drawn afresh (the profile stays): only the adoption level ties the waves together.
-    responses = [_draw_answers(rng, questionnaire, codes, wave, size[:count], ecosystem[:count])
-                 for wave, count in zip(WAVES[-waves:], respondents, strict=True)]
-    return Synthetic(codes=codes, cluster_ecosystem=cluster_ecosystem, cluster_country=cluster_country, home=home,
-                     second=second, size=size, org_type=org_type, country=country, ecosystem=ecosystem,
-                     waves=responses)
+    responses = [
+        _draw_answers(rng, questionnaire, codes, wave, size[:count], ecosystem[:count])
+        for wave, count in zip(WAVES[-waves:], respondents, strict=True)
+    ]
+    return Synthetic(
+        codes=codes,
+        cluster_ecosystem=cluster_ecosystem,
+        cluster_country=cluster_country,
+        home=home,
+        second=second,
+        size=size,
+        org_type=org_type,
+        country=country,
+        ecosystem=ecosystem,
+        waves=responses,
+    )
 
 
-def _draw_answers(rng: np.random.Generator, questionnaire: Questionnaire, codes: dict[str, list[str]],
-                  wave: BenchWave, size: np.ndarray, ecosystem: np.ndarray) -> WaveResponses:
+def _draw_answers(
+    rng: np.random.Generator,
+    questionnaire: Questionnaire,
+    codes: dict[str, list[str]],
+    wave: BenchWave,
+    size: np.ndarray,
+    ecosystem: np.ndarray,
+) -> WaveResponses:
     """One wave's answers of the organisations with these sizes and ecosystems."""
     n = len(size)
     answers: dict[str, np.ndarray] = {}
     size_effect = np.array([demo.SIZE_EFFECT[code] for code in codes["size"]])[size]
     scale = [choice.code for choice in questionnaire.adoption_scale]
-    using, planning, not_planned, dont_know = (scale.index(code) for code in
-                                               ("using", "planning", "not_planned", "dont_know"))
+    using, planning, not_planned, dont_know = (
+        scale.index(code) for code in ("using", "planning", "not_planned", "dont_know")
+    )
     for tech in questionnaire.technologies:
         boost = np.array([demo.ECOSYSTEM_BOOST.get(code, {}).get(tech.code, 0.0) for code in codes["ecosystem"]])
         logit = demo.BASE_USING.get(tech.code, -1.5) + boost[ecosystem] + size_effect + wave.shift
@@ -210,15 +267,21 @@ def _draw_answers(rng: np.random.Generator, questionnaire: Questionnaire, codes:
         roll = rng.random(n)
         answers[tech.code] = np.select(
             [roll < p_using, roll < p_using + p_planning, roll < p_using + p_planning + p_dont_know],
-            [using, planning, dont_know], default=not_planned).astype(np.int8)
+            [using, planning, dont_know],
+            default=not_planned,
+        ).astype(np.int8)
     for challenge in questionnaire.challenges:
         choices = [choice.code for choice in challenge.choices]
         score = np.clip(np.rint(rng.normal(demo.CHALLENGE_BASE.get(challenge.code, 3.0), 1.0, n)), 1, 5).astype(int)
         coded = np.array([choices.index(str(s)) for s in range(1, 6)])[score - 1]
         answers[challenge.code] = np.where(rng.random(n) < 0.06, choices.index("na"), coded).astype(np.int8)
     items = questionnaire.items
-    for code, weights in (("skills_share", None), ("hard_to_fill", [2, 1, 1]), ("exports_eu", None),
-                          ("exports_non_eu", [1, 1, 1, 1, 0])):
+    for code, weights in (
+        ("skills_share", None),
+        ("hard_to_fill", [2, 1, 1]),
+        ("exports_eu", None),
+        ("exports_non_eu", [1, 1, 1, 1, 0]),
+    ):
         count = len(items[code].choices)
         p = None if weights is None else np.array(weights) / sum(weights)
         answers[code] = rng.choice(count, n, p=p).astype(np.int8)
@@ -228,8 +291,13 @@ def _draw_answers(rng: np.random.Generator, questionnaire: Questionnaire, codes:
     high = np.array([{"micro": 9, "small": 49, "medium": 249, "large": 5000}[c] for c in codes["size"]])[size]
     employees_now = rng.integers(low, high + 1)
     employees_before = np.maximum(0, np.rint(employees_now * rng.uniform(0.85, 1.1, n))).astype(int)
-    return WaveResponses(wave=wave, answers=answers, value_chain=value_chain, employees_now=employees_now,
-                         employees_before=employees_before)
+    return WaveResponses(
+        wave=wave,
+        answers=answers,
+        value_chain=value_chain,
+        employees_now=employees_now,
+        employees_before=employees_before,
+    )
 
 
 def _codes(values: np.ndarray, index: dict[str, int]) -> np.ndarray:
@@ -239,8 +307,12 @@ def _codes(values: np.ndarray, index: dict[str, int]) -> np.ndarray:
 # --- Tallies ------------------------------------------------------------------------------------------------
 
 #: Report dimension -> Synthetic attribute and tally column, in the tally key's order.
-DIMENSIONS = (("size", "size", "size_class"), ("type", "org_type", "org_type"), ("country", "country", "country"),
-              ("ecosystem", "ecosystem", "ecosystem"))
+DIMENSIONS = (
+    ("size", "size", "size_class"),
+    ("type", "org_type", "org_type"),
+    ("country", "country", "country"),
+    ("ecosystem", "ecosystem", "ecosystem"),
+)
 
 
 def _tallied_items(responses: WaveResponses) -> list[tuple[str, list[str], np.ndarray | None]]:
@@ -291,15 +363,25 @@ def tally_frame(s: Synthetic, wave_id: int) -> pd.DataFrame:
                 per_answer = [(0, np.bincount(key, minlength=space))]
             elif values is None:  # the multi item
                 ticked = _value_chain_choices(responses, choices)
-                per_answer = [(i, np.bincount(key[ticked[code][rows]], minlength=space))
-                              for i, code in enumerate(choices)]
+                per_answer = [
+                    (i, np.bincount(key[ticked[code][rows]], minlength=space)) for i, code in enumerate(choices)
+                ]
             else:
                 combined = np.bincount(key * len(choices) + values[rows], minlength=space * len(choices))
-                per_answer = [(i, combined[i::len(choices)]) for i in range(len(choices))]
+                per_answer = [(i, combined[i :: len(choices)]) for i in range(len(choices))]
             for answer, counts in per_answer:
                 groups = np.flatnonzero(counts)
-                blocks.append((groups, np.full(len(groups), rank), np.full(len(groups), answer_ranks[answer]),
-                               np.full(len(groups), answer), counts[groups], item, choices))
+                blocks.append(
+                    (
+                        groups,
+                        np.full(len(groups), rank),
+                        np.full(len(groups), answer_ranks[answer]),
+                        np.full(len(groups), answer),
+                        counts[groups],
+                        item,
+                        choices,
+                    )
+                )
         groups = np.concatenate([b[0] for b in blocks])
         order = np.lexsort((np.concatenate([b[2] for b in blocks]), np.concatenate([b[1] for b in blocks]), groups))
         columns: dict[str, object] = {"wave_id": wave_id, "grain": grain_name(dims)}
@@ -322,6 +404,7 @@ def tally_frame(s: Synthetic, wave_id: int) -> pd.DataFrame:
 
 # --- Rows of the other tables -------------------------------------------------------------------------------
 
+
 def _answers_json(responses: WaveResponses, start: int, stop: int) -> np.ndarray:
     """The answers documents of the wave's responses start..stop-1, as JSON text, built column by column."""
     questionnaire = parse(default_document())
@@ -330,8 +413,13 @@ def _answers_json(responses: WaveResponses, start: int, stop: int) -> np.ndarray
         choices = np.array([json.dumps(c.code) for c in questionnaire.items[code].choices], dtype=object)
         parts.append(f'"{code}": ' + choices[values[start:stop]])
     chain_codes = [c.code for c in questionnaire.items["value_chain_changes"].choices]
-    chains = np.array([json.dumps([c for c, bit in zip(chain_codes[:3], (1, 2, 4), strict=True) if mask & bit]
-                                  or [chain_codes[3]]) for mask in range(8)], dtype=object)
+    chains = np.array(
+        [
+            json.dumps([c for c, bit in zip(chain_codes[:3], (1, 2, 4), strict=True) if mask & bit] or [chain_codes[3]])
+            for mask in range(8)
+        ],
+        dtype=object,
+    )
     parts.append('"value_chain_changes": ' + chains[responses.value_chain[start:stop]])
     parts.append('"employees_now": ' + responses.employees_now[start:stop].astype(str).astype(object))
     parts.append('"employees_12m_ago": ' + responses.employees_before[start:stop].astype(str).astype(object))
@@ -343,8 +431,10 @@ def _answers_json(responses: WaveResponses, start: int, stop: int) -> np.ndarray
 
 def _profile(s: Synthetic, start: int, stop: int) -> dict[str, np.ndarray]:
     """Organisations start..stop-1's profile columns, as codes."""
-    return {column: np.array(s.codes[name], dtype=object)[getattr(s, attribute)[start:stop]]
-            for name, attribute, column in DIMENSIONS}
+    return {
+        column: np.array(s.codes[name], dtype=object)[getattr(s, attribute)[start:stop]]
+        for name, attribute, column in DIMENSIONS
+    }
 
 
 class BulkWriter:
@@ -372,8 +462,10 @@ class BulkWriter:
                 copy.write(buffer.getvalue())
         else:
             marks = ", ".join("?" for _ in columns)
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                               frame.astype(object).where(frame.notna(), None).to_numpy().tolist())
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                frame.astype(object).where(frame.notna(), None).to_numpy().tolist(),
+            )
         cursor.close()
 
     def execute(self, sql: str) -> None:
@@ -400,40 +492,73 @@ def _stamp(moment: datetime) -> str:
 
 def _token_hashes(count: int) -> list[str]:
     hashes = os.urandom(32 * count).hex()
-    return [hashes[i * 64:(i + 1) * 64] for i in range(count)]
+    return [hashes[i * 64 : (i + 1) * 64] for i in range(count)]
 
 
 def _write_organisations(writer: BulkWriter, s: Synthetic, created_at: datetime) -> None:
     for start, stop in _chunks(s.organisations):
         ids = np.arange(start, stop) + 1
-        writer.write("organisation", pd.DataFrame({
-            "id": ids, "name": [f"Bench organisation {i}" for i in ids], **_profile(s, start, stop),
-            "created_at": _stamp(created_at)}))
+        writer.write(
+            "organisation",
+            pd.DataFrame(
+                {
+                    "id": ids,
+                    "name": [f"Bench organisation {i}" for i in ids],
+                    **_profile(s, start, stop),
+                    "created_at": _stamp(created_at),
+                }
+            ),
+        )
 
 
 def _write_invitations(writer: BulkWriter, s: Synthetic, wave: BenchWave, first_id: int, now: datetime) -> None:
     """Every organisation is invited to every wave: with an odd N, the last one did not answer the earlier one."""
     for start, stop in _chunks(s.organisations):
-        writer.write("invitation", pd.DataFrame({
-            "id": np.arange(start, stop) + first_id, "wave_id": wave.id, "organisation_id": np.arange(start, stop) + 1,
-            "token_hash": _token_hashes(stop - start), "created_at": _stamp(wave.opened_at(now))}))
+        writer.write(
+            "invitation",
+            pd.DataFrame(
+                {
+                    "id": np.arange(start, stop) + first_id,
+                    "wave_id": wave.id,
+                    "organisation_id": np.arange(start, stop) + 1,
+                    "token_hash": _token_hashes(stop - start),
+                    "created_at": _stamp(wave.opened_at(now)),
+                }
+            ),
+        )
 
 
-def _write_responses(writer: BulkWriter, s: Synthetic, responses: WaveResponses, first_id: int,
-                     members: pd.DataFrame, now: datetime, log) -> None:
+def _write_responses(
+    writer: BulkWriter, s: Synthetic, responses: WaveResponses, first_id: int, members: pd.DataFrame, now: datetime, log
+) -> None:
     """The wave's responses with ids from `first_id` on, and their clusters: the organisation's memberships."""
     started = time.perf_counter()
     wave = responses.wave
     stamp = _stamp(wave.submitted_at(now))
     for start, stop in _chunks(responses.n):
-        writer.write("response", pd.DataFrame({
-            "id": np.arange(start, stop) + first_id, "wave_id": wave.id,
-            "organisation_id": np.arange(start, stop) + 1, **_profile(s, start, stop), "region": None,
-            "answers": _answers_json(responses, start, stop), "submitted_at": stamp, "updated_at": stamp}))
+        writer.write(
+            "response",
+            pd.DataFrame(
+                {
+                    "id": np.arange(start, stop) + first_id,
+                    "wave_id": wave.id,
+                    "organisation_id": np.arange(start, stop) + 1,
+                    **_profile(s, start, stop),
+                    "region": None,
+                    "answers": _answers_json(responses, start, stop),
+                    "submitted_at": stamp,
+                    "updated_at": stamp,
+                }
+            ),
+        )
         log(f"  {wave.slug}: responses {stop:>9,} of {responses.n:,}  ({time.perf_counter() - started:.0f} s)")
     respondents = members[members["organisation_id"] <= responses.n]
-    writer.write("response_cluster", pd.DataFrame({
-        "response_id": respondents["organisation_id"] - 1 + first_id, "cluster_id": respondents["cluster_id"]}))
+    writer.write(
+        "response_cluster",
+        pd.DataFrame(
+            {"response_id": respondents["organisation_id"] - 1 + first_id, "cluster_id": respondents["cluster_id"]}
+        ),
+    )
 
 
 def _write_tallies(writer: BulkWriter, s: Synthetic) -> int:
@@ -461,18 +586,35 @@ def load(engine: Engine, s: Synthetic, now: datetime | None = None, log=print, f
     document = default_document()
     questionnaire = parse(document)
     with engine.begin() as conn:
-        conn.execute(insert(QuestionnaireVersion.__table__).values(id=1, code=questionnaire.code,
-                                                            version=questionnaire.version, document=document))
+        conn.execute(
+            insert(QuestionnaireVersion.__table__).values(
+                id=1, code=questionnaire.code, version=questionnaire.version, document=document
+            )
+        )
         conn.execute(insert(Wave.__table__), [responses.wave.row(now) for responses in s.waves])
-        conn.execute(insert(Cluster.__table__), [
-            {"id": i + 1, "slug": f"cluster-{i + 1:03d}", "name": f"Cluster {i + 1:03d}",
-             "country": COUNTRIES[s.cluster_country[i]], "nuts2": None,
-             "ecosystem": s.codes["ecosystem"][s.cluster_ecosystem[i]]} for i in range(s.clusters)])
+        conn.execute(
+            insert(Cluster.__table__),
+            [
+                {
+                    "id": i + 1,
+                    "slug": f"cluster-{i + 1:03d}",
+                    "name": f"Cluster {i + 1:03d}",
+                    "country": COUNTRIES[s.cluster_country[i]],
+                    "nuts2": None,
+                    "ecosystem": s.codes["ecosystem"][s.cluster_ecosystem[i]],
+                }
+                for i in range(s.clusters)
+            ],
+        )
     writer = BulkWriter(engine, fast)
     started = time.perf_counter()
     two = np.flatnonzero(s.second >= 0)
-    members = pd.DataFrame({"cluster_id": np.concatenate([s.home, s.second[two]]) + 1,
-                            "organisation_id": np.concatenate([np.arange(s.organisations), two]) + 1})
+    members = pd.DataFrame(
+        {
+            "cluster_id": np.concatenate([s.home, s.second[two]]) + 1,
+            "organisation_id": np.concatenate([np.arange(s.organisations), two]) + 1,
+        }
+    )
     # Organisations exist from the first wave on, with the same profile and clusters in every wave.
     _write_organisations(writer, s, s.waves[0].wave.opened_at(now))
     writer.write("membership", members)
@@ -494,8 +636,15 @@ def load(engine: Engine, s: Synthetic, now: datetime | None = None, log=print, f
     writer.commit()
     writer.close()
     log(f"  loaded in {time.perf_counter() - started:.0f} s")
-    return {"responses": s.responses, "organisations": s.organisations, "invitations": s.organisations * len(s.waves),
-            "waves": len(s.waves), "clusters": s.clusters, "tally": tally_rows, "memberships": len(members)}
+    return {
+        "responses": s.responses,
+        "organisations": s.organisations,
+        "invitations": s.organisations * len(s.waves),
+        "waves": len(s.waves),
+        "clusters": s.clusters,
+        "tally": tally_rows,
+        "memberships": len(members),
+    }
 
 
 def vacuum(url: str) -> None:
@@ -515,9 +664,14 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="an empty database (SQLite file or PostgreSQL)")
     parser.add_argument("--responses", type=int, default=10_000, help="in all waves together")
     parser.add_argument("--clusters", type=int, default=40)
-    parser.add_argument("--waves", type=int, choices=[1, 2], default=2,
-                        help=f"2: a panel answers {EARLIER_WAVE_SLUG} and {WAVE_SLUG} (half the responses each); "
-                             f"1: all responses in {WAVE_SLUG}")
+    parser.add_argument(
+        "--waves",
+        type=int,
+        choices=[1, 2],
+        default=2,
+        help=f"2: a panel answers {EARLIER_WAVE_SLUG} and {WAVE_SLUG} (half the responses each); "
+        f"1: all responses in {WAVE_SLUG}",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     engine = create_engine(args.database_url)

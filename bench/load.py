@@ -113,15 +113,26 @@ def prepare(url: str, base: int, submissions: int, secret_key: str, folder: Path
     organisations, invitations, members, people = [], [], [], []
     for index in range(submissions):
         organisation_id = first + index
-        profile = {"country": COUNTRIES[int(rng.integers(len(COUNTRIES)))], "size_class": sizes[int(rng.integers(3))],
-                   "org_type": types[int(rng.integers(len(types)))],
-                   "ecosystem": ecosystems[int(rng.integers(len(ecosystems)))]}
-        clusters = sorted({int(rng.integers(1, CLUSTERS + 1))}
-                          | ({int(rng.integers(1, CLUSTERS + 1))} if rng.random() < 0.1 else set()))
+        profile = {
+            "country": COUNTRIES[int(rng.integers(len(COUNTRIES)))],
+            "size_class": sizes[int(rng.integers(3))],
+            "org_type": types[int(rng.integers(len(types)))],
+            "ecosystem": ecosystems[int(rng.integers(len(ecosystems)))],
+        }
+        clusters = sorted(
+            {int(rng.integers(1, CLUSTERS + 1))}
+            | ({int(rng.integers(1, CLUSTERS + 1))} if rng.random() < 0.1 else set())
+        )
         token = secrets.token_urlsafe(24)
         organisations.append({"id": organisation_id, "name": f"Load organisation {organisation_id}", **profile})
-        invitations.append({"id": organisation_id, "wave_id": WAVE_ID, "organisation_id": organisation_id,
-                            "token_hash": hash_token(token)})
+        invitations.append(
+            {
+                "id": organisation_id,
+                "wave_id": WAVE_ID,
+                "organisation_id": organisation_id,
+                "token_hash": hash_token(token),
+            }
+        )
         members += [{"organisation_id": organisation_id, "cluster_id": c} for c in clusters]
         people.append((organisation_id, token, profile, clusters, _form_values(rng, questionnaire, profile)))
     with engine.begin() as conn:
@@ -171,7 +182,7 @@ def _split(lines: list[str], folder: Path, kind: str) -> list[Path]:
     per_file = len(lines) // RUNS_PER_KIND
     for index in range(RUNS_PER_KIND):
         path = folder / f"{kind}-{index}.tsv"
-        path.write_text("\n".join(lines[index * per_file:(index + 1) * per_file]) + "\n")
+        path.write_text("\n".join(lines[index * per_file : (index + 1) * per_file]) + "\n")
         files.append(path)
     return files
 
@@ -182,8 +193,12 @@ RUNS_PER_KIND = 7  # set from --rounds in main (one warm-up run + rounds back to
 def start_server(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), app],
-        cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, stdout=log.open("w"), stderr=subprocess.STDOUT,
-        start_new_session=True)
+        cwd=ROOT,
+        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_ready(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
@@ -211,24 +226,36 @@ def stop_server(server: subprocess.Popen) -> None:
             server.wait()
 
 
-def run_wrk(wrk: str, port: int, triples: Path, duration: int, connections: int = CONNECTIONS,
-            pause_ms: int = 0) -> dict:
+def run_wrk(
+    wrk: str, port: int, triples: Path, duration: int, connections: int = CONNECTIONS, pause_ms: int = 0
+) -> dict:
     """One wrk run; also how much CPU wrk itself used (it shares the 2 cores with the server).
 
     With `pause_ms`, each connection waits about that long between its submissions (see bench/submit.lua).
     """
     started = time.monotonic()
     process = subprocess.Popen(
-        [wrk, f"-t{WRK_THREADS}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s",
-         str(Path(__file__).with_name("submit.lua")), f"http://127.0.0.1:{port}"],
+        [
+            wrk,
+            f"-t{WRK_THREADS}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(Path(__file__).with_name("submit.lua")),
+            f"http://127.0.0.1:{port}",
+        ],
         env={**os.environ, "TRIPLES": str(triples), "THREADS": str(WRK_THREADS), "PAUSE_MS": str(pause_ms)},
-        stdout=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     out, _ = process.communicate()
     wall = time.monotonic() - started
     line = next((line for line in out.splitlines() if line.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"wrk gave no result:\n{out}")
-    result = json.loads(line[len("RESULT "):])
+    result = json.loads(line[len("RESULT ") :])
     result["rate"] = result["succeeded"] / (result["duration_us"] / 1e6)
     result["wall_s"] = wall
     return result
@@ -238,11 +265,14 @@ def counts(url: str) -> dict[str, int]:
     engine = create_engine(url)
     with engine.connect() as conn:
         responses = conn.execute(text("SELECT count(*) FROM response")).scalar_one()
-        doubles = conn.execute(text(
-            "SELECT count(*) FROM (SELECT 1 FROM response GROUP BY wave_id, organisation_id HAVING count(*) > 1) d"
-        )).scalar_one()
-        tallied = conn.execute(text(
-            "SELECT coalesce(sum(n), 0) FROM tally WHERE grain = 'total' AND item = '_responses'")).scalar_one()
+        doubles = conn.execute(
+            text(
+                "SELECT count(*) FROM (SELECT 1 FROM response GROUP BY wave_id, organisation_id HAVING count(*) > 1) d"
+            )
+        ).scalar_one()
+        tallied = conn.execute(
+            text("SELECT coalesce(sum(n), 0) FROM tally WHERE grain = 'total' AND item = '_responses'")
+        ).scalar_one()
     engine.dispose()
     return {"responses": int(responses), "doubles": int(doubles), "tallied": int(tallied)}
 
@@ -275,18 +305,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--base", type=int, default=10_000,
-                        help="responses already stored, half in the open wave and half in the earlier one")
-    parser.add_argument("--capacity", type=int, default=600,
-                        help="submissions prepared per second of each run (must exceed the fastest rate)")
+    parser.add_argument(
+        "--base",
+        type=int,
+        default=10_000,
+        help="responses already stored, half in the open wave and half in the earlier one",
+    )
+    parser.add_argument(
+        "--capacity",
+        type=int,
+        default=600,
+        help="submissions prepared per second of each run (must exceed the fastest rate)",
+    )
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--connections", type=int, default=CONNECTIONS, help="concurrent respondents")
-    parser.add_argument("--pause-ms", type=int, default=1000,
-                        help="in the paced rounds, how long each respondent waits between submissions (mean)")
-    parser.add_argument("--paced-duration", type=int, default=30,
-                        help="seconds per paced run: long enough that the first requests, sent by all 32 "
-                             "connections at once when wrk starts, are under 1%% of the run")
+    parser.add_argument(
+        "--pause-ms",
+        type=int,
+        default=1000,
+        help="in the paced rounds, how long each respondent waits between submissions (mean)",
+    )
+    parser.add_argument(
+        "--paced-duration",
+        type=int,
+        default=30,
+        help="seconds per paced run: long enough that the first requests, sent by all 32 "
+        "connections at once when wrk starts, are under 1%% of the run",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
     RUNS_PER_KIND = 2 * args.rounds + 1
@@ -300,20 +346,33 @@ def main() -> None:
             files = prepare(url, args.base, 2 * args.capacity * args.duration * RUNS_PER_KIND, secret_key, folder)
             print(f"# prepared in {time.perf_counter() - started:.0f} s", flush=True)
             prefix = f"bench-load-{secrets.token_hex(4)}"
-            env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secret_key, "DATABASE_URL": url,
-                   "RATELIMIT_STORAGE_URL": args.redis_url, "REPORT_CACHE_URL": args.redis_url,
-                   "REPORT_CACHE_PREFIX": prefix, "RATELIMIT_KEY_PREFIX": prefix, "GUNICORN_ACCESS_LOG": "-",
-                   "PYTHONPATH": str(ROOT)}
-            servers = [start_server("survey:create_app()", FULL_PORT, env, folder / "full.log"),
-                       start_server("bench.bare_app:create_app()", BARE_PORT, env, folder / "bare.log")]
+            env = {
+                **os.environ,
+                "APP_ENV": "production",
+                "SECRET_KEY": secret_key,
+                "DATABASE_URL": url,
+                "RATELIMIT_STORAGE_URL": args.redis_url,
+                "REPORT_CACHE_URL": args.redis_url,
+                "REPORT_CACHE_PREFIX": prefix,
+                "RATELIMIT_KEY_PREFIX": prefix,
+                "GUNICORN_ACCESS_LOG": "-",
+                "PYTHONPATH": str(ROOT),
+            }
+            servers = [
+                start_server("survey:create_app()", FULL_PORT, env, folder / "full.log"),
+                start_server("bench.bare_app:create_app()", BARE_PORT, env, folder / "bare.log"),
+            ]
             for port, server in zip((FULL_PORT, BARE_PORT), servers, strict=True):
                 wait_ready(port, server)
             ports = {"full": FULL_PORT, "bare": BARE_PORT}
             runs: dict[str, list[dict]] = {"full": [], "bare": [], "full paced": [], "bare paced": []}
             # A warm-up run of each, then rounds back to back, then rounds with respondents pausing; the kinds
             # alternate which goes first, so neither always meets a warmer database.
-            plan = [("warm-up", 0)] + [(f"round {n}", 0) for n in range(1, args.rounds + 1)] + [
-                (f"paced {n}", args.pause_ms) for n in range(1, args.rounds + 1)]
+            plan = (
+                [("warm-up", 0)]
+                + [(f"round {n}", 0) for n in range(1, args.rounds + 1)]
+                + [(f"paced {n}", args.pause_ms) for n in range(1, args.rounds + 1)]
+            )
             for index, (label, pause_ms) in enumerate(plan):
                 for kind in ("full", "bare") if index % 2 == 0 else ("bare", "full"):
                     before = counts(url)
@@ -329,10 +388,13 @@ def main() -> None:
                     result["unanswered"] = result["stored"] - result["succeeded"]
                     result["doubles"] = after["doubles"]
                     result["tally_mismatch"] = after["tallied"] - after["responses"]
-                    print(f"{label:<8} {kind}: {result['rate']:7.1f}/s  p50 {result['p50_ms']:6.1f} ms  "
-                          f"p99 {result['p99_ms']:6.1f} ms  answered {result['succeeded']}  stored {result['stored']}  "
-                          f"errors {result['status_errors']}+{result['socket_errors']}  exhausted {result['exhausted']}"
-                          f"  CPU busy {result['machine_busy']:.0%} (wrk {result['wrk_cpu_share']:.0%})", flush=True)
+                    print(
+                        f"{label:<8} {kind}: {result['rate']:7.1f}/s  p50 {result['p50_ms']:6.1f} ms  "
+                        f"p99 {result['p99_ms']:6.1f} ms  answered {result['succeeded']}  stored {result['stored']}  "
+                        f"errors {result['status_errors']}+{result['socket_errors']}  exhausted {result['exhausted']}"
+                        f"  CPU busy {result['machine_busy']:.0%} (wrk {result['wrk_cpu_share']:.0%})",
+                        flush=True,
+                    )
                     if index:
                         runs[f"{kind} paced" if pause_ms else kind].append(result)
     finally:
@@ -345,14 +407,21 @@ def main() -> None:
 
     ratios = [f["rate"] / b["rate"] for f, b in zip(runs["full"], runs["bare"], strict=True)]
     summary = {
-        "rounds": args.rounds, "duration_s": args.duration, "connections": args.connections,
+        "rounds": args.rounds,
+        "duration_s": args.duration,
+        "connections": args.connections,
         "base_responses": args.base,
-        "full_rate": median("full", "rate"), "bare_rate": median("bare", "rate"),
+        "full_rate": median("full", "rate"),
+        "bare_rate": median("bare", "rate"),
         "ratio": statistics.median(ratios),
-        "full_p50_ms": median("full", "p50_ms"), "full_p99_ms": median("full", "p99_ms"),
-        "bare_p50_ms": median("bare", "p50_ms"), "bare_p99_ms": median("bare", "p99_ms"),
-        "pause_ms": args.pause_ms, "paced_rate": median("full paced", "rate"),
-        "paced_p50_ms": median("full paced", "p50_ms"), "paced_p99_ms": median("full paced", "p99_ms"),
+        "full_p50_ms": median("full", "p50_ms"),
+        "full_p99_ms": median("full", "p99_ms"),
+        "bare_p50_ms": median("bare", "p50_ms"),
+        "bare_p99_ms": median("bare", "p99_ms"),
+        "pause_ms": args.pause_ms,
+        "paced_rate": median("full paced", "rate"),
+        "paced_p50_ms": median("full paced", "p50_ms"),
+        "paced_p99_ms": median("full paced", "p99_ms"),
         "bare_paced_p99_ms": median("bare paced", "p99_ms"),
         "lost": sum(run["lost"] for kind in runs for run in runs[kind]),
         "doubles": max(run["doubles"] for kind in runs for run in runs[kind]),

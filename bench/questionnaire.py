@@ -34,12 +34,14 @@ def measure(repeat: int) -> dict[str, object]:
         with app.app_context():
             db.create_all()
             today = clock.today()
-            wave = create_wave("bench", "Bench", load_questionnaire(), today - timedelta(days=1),
-                               today + timedelta(days=30))
+            wave = create_wave(
+                "bench", "Bench", load_questionnaire(), today - timedelta(days=1), today + timedelta(days=30)
+            )
             wave.open(clock.now())
             cluster = Cluster(slug="c", name="Cluster", country="ES", ecosystem="digital")
-            organisation = Organisation(name="Org", country="ES", org_type="sme", size_class="small",
-                                        ecosystem="digital", clusters=[cluster])
+            organisation = Organisation(
+                name="Org", country="ES", org_type="sme", size_class="small", ecosystem="digital", clusters=[cluster]
+            )
             db.session.add_all([cluster, organisation])
             _invitation, token = invite_organisation(wave, organisation, clock.now())
             db.session.commit()
@@ -61,9 +63,15 @@ def measure(repeat: int) -> dict[str, object]:
             times.append((time.perf_counter() - started) * 1000)
         with app.app_context():
             db.engine.dispose()
-        return {"html_bytes": len(html), "css_bytes": css, "total_kb": (len(html) + css) / 1000,
-                "scripts": len(re.findall(rb"<script", html)), "median_ms": statistics.median(times),
-                "p90_ms": sorted(times)[int(len(times) * 0.9)], "load_average_1min": os.getloadavg()[0]}
+        return {
+            "html_bytes": len(html),
+            "css_bytes": css,
+            "total_kb": (len(html) + css) / 1000,
+            "scripts": len(re.findall(rb"<script", html)),
+            "median_ms": statistics.median(times),
+            "p90_ms": sorted(times)[int(len(times) * 0.9)],
+            "load_average_1min": os.getloadavg()[0],
+        }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -43,14 +43,32 @@ def _json(args: list[str]) -> dict:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.machine())
-    memory = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal"))) / 1e6
-    versions = ", ".join(f"{name} {version(name)}" for name in
-                         ("Flask", "SQLAlchemy", "psycopg", "pandas", "altair", "gunicorn", "redis"))
-    return (f"{os.cpu_count()} CPUs ({cpu}), {memory:.0f} GB, {platform.platform()}, Python "
-            f"{platform.python_version()}; {versions}; load average at the end {os.getloadavg()[0]:.1f}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+    memory = (
+        int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
+        / 1e6
+    )
+    versions = ", ".join(
+        f"{name} {version(name)}"
+        for name in ("Flask", "SQLAlchemy", "psycopg", "pandas", "altair", "gunicorn", "redis")
+    )
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {memory:.0f} GB, {platform.platform()}, Python "
+        f"{platform.python_version()}; {versions}; load average at the end {os.getloadavg()[0]:.1f}"
+    )
 
 
 ADOPTION_MEASURES = ("sql", "report", "api", "filtered", "page", "page miss", "page cached", "api cached")
@@ -60,8 +78,11 @@ def _adoption_table(rows: list[dict]) -> str:
     head = "| database | responses | " + " | ".join(ADOPTION_MEASURES) + " |"
     lines = [head, "|---|---:|" + "---:|" * len(ADOPTION_MEASURES)]
     for row in rows:
-        lines.append(f"| {row['backend']} | {row['responses']:,} | "
-                     + " | ".join(f"{row[name]:,.1f}" for name in ADOPTION_MEASURES) + " |")
+        lines.append(
+            f"| {row['backend']} | {row['responses']:,} | "
+            + " | ".join(f"{row[name]:,.1f}" for name in ADOPTION_MEASURES)
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -89,42 +110,87 @@ def main() -> None:
     # bench/generate.py splits the responses over two waves; the reports are of the open wave's half.
     responses = f"{big:,} responses in two waves"
     rows = [
-        (f"Reports: adoption by technology × cluster through the API, {responses}, median",
-         "≤ 50 ms, ≤ 3× the 10k time", report("api"), "python -m bench.adoption"),
-        (f"Reports: the report page's server time, {responses}, first request after a submission (cache "
-         "miss), median", "≤ 50 ms", report("page miss"), "python -m bench.adoption"),
-        (f"Reports: the report page's server time, {responses}, cached, median", "≤ 50 ms",
-         report("page cached"), "python -m bench.adoption"),
-        ("Submissions: full stack / bare handler, sustained rate", "≥ 50%",
-         f"{load['ratio']:.0%} ({load['full_rate']:.0f}/s against {load['bare_rate']:.0f}/s)", "python -m bench.load"),
-        ("Submissions: p99 latency at 32 concurrent respondents, each pausing about "
-         f"{load['pause_ms'] / 1000:g} s between submissions", "≤ 150 ms",
-         f"{load['paced_p99_ms']:.0f} ms (p50 {load['paced_p50_ms']:.0f} ms, {load['paced_rate']:.0f} submissions/s;"
-         f" bare handler p99 {load['bare_paced_p99_ms']:.0f} ms)", "python -m bench.load"),
-        ("Submissions: p99 latency at 32 connections submitting back to back (saturated)", "≤ 150 ms",
-         f"{load['full_p99_ms']:.0f} ms (p50 {load['full_p50_ms']:.0f} ms; bare handler p99 "
-         f"{load['bare_p99_ms']:.0f} ms, p50 {load['bare_p50_ms']:.0f} ms)", "python -m bench.load"),
-        ("Submissions: lost or duplicated responses", "0",
-         f"{load['lost']} lost, {load['doubles']} duplicated, tally off by {load['tally_mismatch']}",
-         "python -m bench.load"),
-        (f"Export: {export['rows']:,} responses streamed (PostgreSQL, COPY)", "≥ 100,000 rows/s, < 300 MB",
-         f"{export['rows_per_s']:,.0f} rows/s, peak RSS {export['peak_rss_mb']:.0f} MB",
-         "python -m bench.export --backend postgresql"),
-        ("Questionnaire page: HTML + CSS", "≤ 60 KB", f"{questionnaire['total_kb']:.1f} KB",
-         "python -m bench.questionnaire"),
-        ("Questionnaire page: JavaScript needed", "none", f"{questionnaire['scripts']} script tags",
-         "python -m bench.questionnaire"),
-        ("Questionnaire page: server time, median", "≤ 20 ms", f"{questionnaire['median_ms']:.1f} ms",
-         "python -m bench.questionnaire"),
+        (
+            f"Reports: adoption by technology × cluster through the API, {responses}, median",
+            "≤ 50 ms, ≤ 3× the 10k time",
+            report("api"),
+            "python -m bench.adoption",
+        ),
+        (
+            f"Reports: the report page's server time, {responses}, first request after a submission (cache "
+            "miss), median",
+            "≤ 50 ms",
+            report("page miss"),
+            "python -m bench.adoption",
+        ),
+        (
+            f"Reports: the report page's server time, {responses}, cached, median",
+            "≤ 50 ms",
+            report("page cached"),
+            "python -m bench.adoption",
+        ),
+        (
+            "Submissions: full stack / bare handler, sustained rate",
+            "≥ 50%",
+            f"{load['ratio']:.0%} ({load['full_rate']:.0f}/s against {load['bare_rate']:.0f}/s)",
+            "python -m bench.load",
+        ),
+        (
+            "Submissions: p99 latency at 32 concurrent respondents, each pausing about "
+            f"{load['pause_ms'] / 1000:g} s between submissions",
+            "≤ 150 ms",
+            f"{load['paced_p99_ms']:.0f} ms (p50 {load['paced_p50_ms']:.0f} ms, {load['paced_rate']:.0f} submissions/s;"
+            f" bare handler p99 {load['bare_paced_p99_ms']:.0f} ms)",
+            "python -m bench.load",
+        ),
+        (
+            "Submissions: p99 latency at 32 connections submitting back to back (saturated)",
+            "≤ 150 ms",
+            f"{load['full_p99_ms']:.0f} ms (p50 {load['full_p50_ms']:.0f} ms; bare handler p99 "
+            f"{load['bare_p99_ms']:.0f} ms, p50 {load['bare_p50_ms']:.0f} ms)",
+            "python -m bench.load",
+        ),
+        (
+            "Submissions: lost or duplicated responses",
+            "0",
+            f"{load['lost']} lost, {load['doubles']} duplicated, tally off by {load['tally_mismatch']}",
+            "python -m bench.load",
+        ),
+        (
+            f"Export: {export['rows']:,} responses streamed (PostgreSQL, COPY)",
+            "≥ 100,000 rows/s, < 300 MB",
+            f"{export['rows_per_s']:,.0f} rows/s, peak RSS {export['peak_rss_mb']:.0f} MB",
+            "python -m bench.export --backend postgresql",
+        ),
+        (
+            "Questionnaire page: HTML + CSS",
+            "≤ 60 KB",
+            f"{questionnaire['total_kb']:.1f} KB",
+            "python -m bench.questionnaire",
+        ),
+        (
+            "Questionnaire page: JavaScript needed",
+            "none",
+            f"{questionnaire['scripts']} script tags",
+            "python -m bench.questionnaire",
+        ),
+        (
+            "Questionnaire page: server time, median",
+            "≤ 20 ms",
+            f"{questionnaire['median_ms']:.1f} ms",
+            "python -m bench.questionnaire",
+        ),
     ]
     table = "\n".join(f"| {what} | {target} | {figure} | `{command}` |" for what, target, figure, command in rows)
-    block = (f"{BEGIN}\n## Summary (generated by `python -m bench.run_all`, {date.today():%d %B %Y})\n\n"
-             f"Machine: {machine()}.\n\n| measure | target | figure | command |\n|---|---|---|---|\n{table}\n\n"
-             "Every adoption measure (`python -m bench.adoption`, medians in ms):\n\n"
-             f"{_adoption_table(adoption)}\n{END}")
+    block = (
+        f"{BEGIN}\n## Summary (generated by `python -m bench.run_all`, {date.today():%d %B %Y})\n\n"
+        f"Machine: {machine()}.\n\n| measure | target | figure | command |\n|---|---|---|---|\n{table}\n\n"
+        "Every adoption measure (`python -m bench.adoption`, medians in ms):\n\n"
+        f"{_adoption_table(adoption)}\n{END}"
+    )
     text = DOC.read_text()
     if BEGIN in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     DOC.write_text(text)

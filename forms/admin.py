@@ -16,16 +16,21 @@ from survey.auth import ROLE_LABELS
 from survey.models import Role
 from survey.questionnaire import country_choices
 
-SLUG = Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$",
-              message=_l("Use lower-case letters, digits and single hyphens, for example basque-digital-2025."))
-
+SLUG = Regexp(
+    r"^[a-z0-9]+(-[a-z0-9]+)*$",
+    message=_l("Use lower-case letters, digits and single hyphens, for example basque-digital-2025."),
+)
 
 
 class UserRoleForm(FlaskForm):
-    role = RadioField(_l("Role"), choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()],
-                      validators=[DataRequired(_l("Choose a role."))])
-    clusters = MultiCheckboxField(_l("Clusters they manage"), coerce=int,
-                                  description=_l("Only for cluster managers, who need at least one."))
+    role = RadioField(
+        _l("Role"),
+        choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()],
+        validators=[DataRequired(_l("Choose a role."))],
+    )
+    clusters = MultiCheckboxField(
+        _l("Clusters they manage"), coerce=int, description=_l("Only for cluster managers, who need at least one.")
+    )
 
     def __init__(self, *args, cluster_choices: list[tuple[int, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -37,22 +42,35 @@ class UserRoleForm(FlaskForm):
 
 
 class NewUserForm(UserRoleForm):
-    email = EmailField(_l("E-mail address"), filters=[strip],
-                       validators=[DataRequired(_l("Enter the e-mail address.")), Length(max=254),
-                                   Email(_l("Enter an e-mail address like name@example.org."))])
+    email = EmailField(
+        _l("E-mail address"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Enter the e-mail address.")),
+            Length(max=254),
+            Email(_l("Enter an e-mail address like name@example.org.")),
+        ],
+    )
 
 
 class ClusterForm(FlaskForm):
-    slug = StringField(_l("Short name for web addresses"), filters=[strip],
-                       validators=[DataRequired(_l("Enter a short name.")), Length(max=64), SLUG])
-    name = StringField(_l("Name"), filters=[strip],
-                       validators=[DataRequired(_l("Enter the cluster's name.")), Length(max=200),
-                                   NoControlCharacters()])
+    slug = StringField(
+        _l("Short name for web addresses"),
+        filters=[strip],
+        validators=[DataRequired(_l("Enter a short name.")), Length(max=64), SLUG],
+    )
+    name = StringField(
+        _l("Name"),
+        filters=[strip],
+        validators=[DataRequired(_l("Enter the cluster's name.")), Length(max=200), NoControlCharacters()],
+    )
     country = SelectField(_l("Country"), validators=[DataRequired(_l("Choose the country."))])
-    nuts2 = StringField(_l("NUTS 2 region"), filters=[strip, lambda v: v.upper() if isinstance(v, str) else v],
-                        description=_l("For example DE21 or ITC4."),
-                        validators=[Optional(), Regexp(r"^[A-Z]{2}[A-Z0-9]{1,2}$",
-                                                       message=_l("Use a NUTS 2 code such as DE21."))])
+    nuts2 = StringField(
+        _l("NUTS 2 region"),
+        filters=[strip, lambda v: v.upper() if isinstance(v, str) else v],
+        description=_l("For example DE21 or ITC4."),
+        validators=[Optional(), Regexp(r"^[A-Z]{2}[A-Z0-9]{1,2}$", message=_l("Use a NUTS 2 code such as DE21."))],
+    )
     ecosystem = SelectField(_l("Industrial ecosystem"), validators=[DataRequired(_l("Choose the ecosystem."))])
 
     def __init__(self, *args, **kwargs) -> None:
@@ -63,16 +81,29 @@ class ClusterForm(FlaskForm):
 
 
 class WaveForm(FlaskForm):
-    slug = StringField(_l("Short name for web addresses"), filters=[strip],
-                       validators=[DataRequired(_l("Enter a short name.")), Length(max=64), SLUG])
-    title = StringField(_l("Title"), filters=[strip],
-                        validators=[DataRequired(_l("Enter a title.")), Length(max=200), NoControlCharacters()])
-    opens_on = DateField(_l("First day for answers"), validators=[Optional()],
-                         description=_l("Answers are accepted from this day, once the survey is opened."))
-    closes_on = DateField(_l("Last day for answers"), validators=[Optional()],
-                          description=_l("Invitation links stop working after this day."))
-    source = SelectField(_l("Questionnaire"),
-                         description=_l("Asking the previous survey's questionnaire keeps the results comparable."))
+    slug = StringField(
+        _l("Short name for web addresses"),
+        filters=[strip],
+        validators=[DataRequired(_l("Enter a short name.")), Length(max=64), SLUG],
+    )
+    title = StringField(
+        _l("Title"),
+        filters=[strip],
+        validators=[DataRequired(_l("Enter a title.")), Length(max=200), NoControlCharacters()],
+    )
+    opens_on = DateField(
+        _l("First day for answers"),
+        validators=[Optional()],
+        description=_l("Answers are accepted from this day, once the survey is opened."),
+    )
+    closes_on = DateField(
+        _l("Last day for answers"),
+        validators=[Optional()],
+        description=_l("Invitation links stop working after this day."),
+    )
+    source = SelectField(
+        _l("Questionnaire"), description=_l("Asking the previous survey's questionnaire keeps the results comparable.")
+    )
 
     def __init__(self, *args, source_choices: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -15,25 +15,31 @@ _PASSWORD_CAP = 1000
 
 class LoginForm(FlaskForm):
     # Not checked with an e-mail validator: a malformed address should fail like an unknown one.
-    email = StringField(_l("E-mail address"), validators=[DataRequired(_l("Enter your e-mail address.")),
-                                                          Length(max=_PASSWORD_CAP)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
-                                                         Length(max=_PASSWORD_CAP)])
+    email = StringField(
+        _l("E-mail address"), validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=_PASSWORD_CAP)]
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=_PASSWORD_CAP)]
+    )
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password.")),
-                                                                Length(max=_PASSWORD_CAP)])
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password.")), Length(max=_PASSWORD_CAP)]
+    )
     new = PasswordField(
         _l("New password"),
-        description=_l("At least 12 characters. A few unrelated words make a password that is long and easy to "
-                       "remember."),
+        description=_l(
+            "At least 12 characters. A few unrelated words make a password that is long and easy to remember."
+        ),
         validators=[DataRequired(_l("Enter a new password.")), Length(max=_PASSWORD_CAP)],
     )
     confirm = PasswordField(
         _l("New password again"),
-        validators=[DataRequired(_l("Enter the new password again.")),
-                    EqualTo("new", _l("The two new passwords are not the same."))],
+        validators=[
+            DataRequired(_l("Enter the new password again.")),
+            EqualTo("new", _l("The two new passwords are not the same.")),
+        ],
     )
 
 

@@ -48,11 +48,12 @@ def options(empty_label: str, pairs: list[tuple[str, str]]) -> list[SelectChoice
     return [SelectChoice("", empty_label), *(SelectChoice(code, label) for code, label in pairs)]
 
 
-
 class MemberForm(FlaskForm):
-    name = StringField(_l("Name of the organisation"), filters=[strip],
-                       validators=[DataRequired(_l("Enter the organisation's name.")), Length(max=200),
-                                   NoControlCharacters()])
+    name = StringField(
+        _l("Name of the organisation"),
+        filters=[strip],
+        validators=[DataRequired(_l("Enter the organisation's name.")), Length(max=200), NoControlCharacters()],
+    )
     country = SelectField(_l("Country"), validators=[DataRequired(_l("Choose the country."))])
     org_type = SelectField(_l("Type of organisation"), validators=[Optional()])
     size_class = SelectField(_l("Persons employed"), validators=[Optional()])
@@ -65,19 +66,28 @@ class MemberForm(FlaskForm):
 
 
 class NewMemberForm(MemberForm):
-    contact_name = StringField(_l("Contact person's name"), filters=[strip],
-                               validators=[Optional(), Length(max=200), NoControlCharacters()])
-    contact_email = EmailField(_l("Contact person's e-mail address"), filters=[strip],
-                               description=_l("Invitations and reminders go to this address."),
-                               validators=[Optional(), Length(max=254),
-                                           Email(_l("Enter an e-mail address like name@example.org."))])
+    contact_name = StringField(
+        _l("Contact person's name"), filters=[strip], validators=[Optional(), Length(max=200), NoControlCharacters()]
+    )
+    contact_email = EmailField(
+        _l("Contact person's e-mail address"),
+        filters=[strip],
+        description=_l("Invitations and reminders go to this address."),
+        validators=[Optional(), Length(max=254), Email(_l("Enter an e-mail address like name@example.org."))],
+    )
 
 
 class ContactForm(FlaskForm):
     name = StringField(_l("Name"), filters=[strip], validators=[Optional(), Length(max=200), NoControlCharacters()])
-    email = EmailField(_l("E-mail address"), filters=[strip],
-                       validators=[DataRequired(_l("Enter the e-mail address.")), Length(max=254),
-                                   Email(_l("Enter an e-mail address like name@example.org."))])
+    email = EmailField(
+        _l("E-mail address"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Enter the e-mail address.")),
+            Length(max=254),
+            Email(_l("Enter an e-mail address like name@example.org.")),
+        ],
+    )
 
 
 class ImportForm(FlaskForm):
@@ -87,9 +97,10 @@ class ImportForm(FlaskForm):
 class LinksForm(FlaskForm):
     members = RadioField(
         _l("Which members"),
-        choices=[SelectChoice("missing", _l("Members without a working link")),
-                 SelectChoice("all", _l("All members: every earlier link stops working (answers already given "
-                                        "are kept)"))],
+        choices=[
+            SelectChoice("missing", _l("Members without a working link")),
+            SelectChoice("all", _l("All members: every earlier link stops working (answers already given are kept)")),
+        ],
         default="missing",
         validators=[DataRequired(_l("Choose which members get links."))],
     )
@@ -98,9 +109,10 @@ class LinksForm(FlaskForm):
 class SendForm(FlaskForm):
     kind = RadioField(
         _l("What to send"),
-        choices=[SelectChoice("invitation", _l("Invitations, to members not yet e-mailed for this survey")),
-                 SelectChoice("reminder", _l("Reminders, to e-mailed members that have not submitted their "
-                                             "answers"))],
+        choices=[
+            SelectChoice("invitation", _l("Invitations, to members not yet e-mailed for this survey")),
+            SelectChoice("reminder", _l("Reminders, to e-mailed members that have not submitted their answers")),
+        ],
         default="invitation",
         validators=[DataRequired(_l("Choose what to send."))],
     )
@@ -128,8 +140,9 @@ class RowError:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _check_row(line: int, raw: dict[str, str], countries: set[str], types: set[str], sizes: set[str]
-               ) -> MemberRow | RowError:
+def _check_row(
+    line: int, raw: dict[str, str], countries: set[str], types: set[str], sizes: set[str]
+) -> MemberRow | RowError:
     value = {column: (raw.get(column) or "").strip() for column in IMPORT_COLUMNS}
     problems: list[str] = []
     if any(_CONTROL.search(text) for text in value.values()):
@@ -142,11 +155,21 @@ def _check_row(line: int, raw: dict[str, str], countries: set[str], types: set[s
     if country not in countries:
         problems.append(_("“%(value)s” is not a two-letter country code such as DE or ES", value=value["country"]))
     if value["org_type"] and value["org_type"] not in types:
-        problems.append(_("“%(value)s” is not an organisation type (use one of: %(codes)s)",
-                          value=value["org_type"], codes=", ".join(sorted(types))))
+        problems.append(
+            _(
+                "“%(value)s” is not an organisation type (use one of: %(codes)s)",
+                value=value["org_type"],
+                codes=", ".join(sorted(types)),
+            )
+        )
     if value["size_class"] and value["size_class"] not in sizes:
-        problems.append(_("“%(value)s” is not a size class (use one of: %(codes)s)",
-                          value=value["size_class"], codes=", ".join(sorted(sizes))))
+        problems.append(
+            _(
+                "“%(value)s” is not a size class (use one of: %(codes)s)",
+                value=value["size_class"],
+                codes=", ".join(sorted(sizes)),
+            )
+        )
     if len(value["contact_name"]) > 200:
         problems.append(_("the contact name is longer than 200 characters"))
     email = None
@@ -157,8 +180,15 @@ def _check_row(line: int, raw: dict[str, str], countries: set[str], types: set[s
             problems.append(_("“%(value)s” is not an e-mail address", value=value["contact_email"]))
     if problems:
         return RowError(line, "; ".join(problems))
-    return MemberRow(line, value["name"], country, value["org_type"] or None, value["size_class"] or None,
-                     value["contact_name"], email)
+    return MemberRow(
+        line,
+        value["name"],
+        country,
+        value["org_type"] or None,
+        value["size_class"] or None,
+        value["contact_name"],
+        email,
+    )
 
 
 def parse_member_csv(data: bytes) -> tuple[list[MemberRow], list[RowError]]:
@@ -179,9 +209,17 @@ def parse_member_csv(data: bytes) -> tuple[list[MemberRow], list[RowError]]:
         unknown = [column for column in header if column not in IMPORT_COLUMNS]
         missing = [column for column in REQUIRED_COLUMNS if column not in header]
         if unknown or missing or len(set(header)) != len(header):
-            return [], [RowError(1, _("The first row must name the columns; known columns are %(known)s, and "
-                                      "name and country are required. Found: %(found)s.",
-                                      known=", ".join(IMPORT_COLUMNS), found=", ".join(header)))]
+            return [], [
+                RowError(
+                    1,
+                    _(
+                        "The first row must name the columns; known columns are %(known)s, and "
+                        "name and country are required. Found: %(found)s.",
+                        known=", ".join(IMPORT_COLUMNS),
+                        found=", ".join(header),
+                    ),
+                )
+            ]
         countries = {code for code, _name in country_choices()}
         types = {code for code, _label in type_choices()}
         sizes = {code for code, _label in size_choices()}

@@ -60,10 +60,12 @@ class MultiCheckboxField(SelectMultipleField):
             return
         unacceptable = sorted({str(data) for data in self.data} - {str(code) for code in _codes(self)})
         if unacceptable:
-            message = self.ngettext("'%(value)s' is not a valid choice for this field.",
-                                    "'%(value)s' are not valid choices for this field.", len(unacceptable))
+            message = self.ngettext(
+                "'%(value)s' is not a valid choice for this field.",
+                "'%(value)s' are not valid choices for this field.",
+                len(unacceptable),
+            )
             raise ValidationError(message % {"value": "', '".join(unacceptable)})
-
 
 
 def _empty_to_none(value: Any) -> Any:

@@ -23,6 +23,7 @@ from survey.questionnaire import country_choices, parse
 
 TALLY = Tally.__table__
 
+
 def grain_for(dimensions: Iterable[str]) -> str:
     """The name of the smallest grain that holds every one of `dimensions`."""
     wanted = set(dimensions)
@@ -32,8 +33,14 @@ def grain_for(dimensions: Iterable[str]) -> str:
     return grain_name(min(fitting, key=len))
 
 
-def count_answers(conn: Connection, wave_ids: Sequence[int], items: Sequence[str], codes: Sequence[str] = (),
-                  filters: Filters = (), by: str | None = None) -> pd.DataFrame:
+def count_answers(
+    conn: Connection,
+    wave_ids: Sequence[int],
+    items: Sequence[str],
+    codes: Sequence[str] = (),
+    filters: Filters = (),
+    by: str | None = None,
+) -> pd.DataFrame:
     """Answers per wave, group of `by` (a dimension, or None for no breakdown) and item.
 
     Returns columns wave_id, group (the tally key: a cluster id or a code; None without a breakdown), item,
@@ -43,20 +50,25 @@ def count_answers(conn: Connection, wave_ids: Sequence[int], items: Sequence[str
     """
     by_dimension = by if by in DIMENSION_COLUMNS else None
     stmt = _count_statement(tuple(codes), tuple(dimension for dimension, _ in filters), by_dimension)
-    parameters = {"wave_ids": list(wave_ids), "items": list(items),
-                  **{f"filter_{index}": key for index, (_, key) in enumerate(filters)}}
+    parameters = {
+        "wave_ids": list(wave_ids),
+        "items": list(items),
+        **{f"filter_{index}": key for index, (_, key) in enumerate(filters)},
+    }
     rows = conn.execute(stmt, parameters).all()
     names = ["wave_id", *(["group"] if by_dimension else []), "item", "total", *codes]
     # Column by column, each count column made int64 as it is built: handing pandas the Row objects costs ten
     # times as much, and converting column by column afterwards cost more than the query.
     values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     columns = dict(zip(names, values, strict=True))
-    frame = pd.DataFrame({
-        "wave_id": np.array(columns["wave_id"], dtype=np.int64),
-        "group": list(columns["group"]) if by_dimension else [None] * len(rows),
-        "item": pd.array(columns["item"], dtype="str"),
-        **{name: np.array(columns[name], dtype=np.int64) for name in ("total", *codes)},
-    })
+    frame = pd.DataFrame(
+        {
+            "wave_id": np.array(columns["wave_id"], dtype=np.int64),
+            "group": list(columns["group"]) if by_dimension else [None] * len(rows),
+            "item": pd.array(columns["item"], dtype="str"),
+            **{name: np.array(columns[name], dtype=np.int64) for name in ("total", *codes)},
+        }
+    )
     if not rows:  # the dtype a breakdown's keys have when there are rows
         frame["group"] = frame["group"].astype(object)
     return frame
@@ -77,16 +89,19 @@ def _count_statement(codes: tuple[str, ...], filtered: tuple[str, ...], by: str 
             TALLY.c.wave_id.in_(bindparam("wave_ids", expanding=True)),
             TALLY.c.grain == grain_for(dimensions),
             TALLY.c.item.in_(bindparam("items", expanding=True)),
-            *(TALLY.c[DIMENSION_COLUMNS[dimension]] == bindparam(f"filter_{index}")
-              for index, dimension in enumerate(filtered)),
+            *(
+                TALLY.c[DIMENSION_COLUMNS[dimension]] == bindparam(f"filter_{index}")
+                for index, dimension in enumerate(filtered)
+            ),
         )
         .group_by(*group_columns)
         .having(total > 0)
     )
 
 
-def group_sizes(conn: Connection, wave_ids: Sequence[int], filters: Filters = (),
-                by: str | None = None) -> pd.DataFrame:
+def group_sizes(
+    conn: Connection, wave_ids: Sequence[int], filters: Filters = (), by: str | None = None
+) -> pd.DataFrame:
     """Responses per wave and group (columns wave_id, group, n); groups without responses are left out."""
     counts = count_answers(conn, wave_ids, [RESPONSES_ITEM], (), filters, by)
     return counts[["wave_id", "group", "total"]].rename(columns={"total": "n"}).reset_index(drop=True)
@@ -94,9 +109,12 @@ def group_sizes(conn: Connection, wave_ids: Sequence[int], filters: Filters = ()
 
 def invitations_per_cluster(conn: Connection, wave_id: int) -> tuple[dict[int, int], int]:
     """Organisations invited to the wave, per cluster they are a member of now, and in all."""
-    per_cluster = select(membership.c.cluster_id, func.count()).join_from(
-        Invitation, membership, membership.c.organisation_id == Invitation.organisation_id
-    ).where(Invitation.wave_id == wave_id).group_by(membership.c.cluster_id)
+    per_cluster = (
+        select(membership.c.cluster_id, func.count())
+        .join_from(Invitation, membership, membership.c.organisation_id == Invitation.organisation_id)
+        .where(Invitation.wave_id == wave_id)
+        .group_by(membership.c.cluster_id)
+    )
     total = select(func.count()).select_from(Invitation).where(Invitation.wave_id == wave_id)
     counts = {int(cluster_id): int(n) for cluster_id, n in conn.execute(per_cluster).all()}
     return counts, int(conn.execute(total).scalar_one())
@@ -108,8 +126,9 @@ def _countries(locale: str) -> tuple[Option, ...]:
     return tuple(Option(value=code, key=code, label=name) for code, name in country_choices(locale))
 
 
-def load_survey(conn: Connection, slug: str, translate: Callable[[str], str] = str,
-                locale: str = "en") -> Survey | None:
+def load_survey(
+    conn: Connection, slug: str, translate: Callable[[str], str] = str, locale: str = "en"
+) -> Survey | None:
     """The wave with this slug, its questionnaire's report items and each dimension's values; None if unknown or
     not visible to readers (a draft), whose waves to compare with are likewise never drafts.
 
@@ -131,7 +150,8 @@ def load_survey(conn: Connection, slug: str, translate: Callable[[str], str] = s
 
     profile = {item.code: item for item in questionnaire.section("profile").items}
     waves = conn.execute(
-        select(Wave.id, Wave.slug, Wave.title).where(Wave.visible_to_readers)
+        select(Wave.id, Wave.slug, Wave.title)
+        .where(Wave.visible_to_readers)
         .order_by(Wave.opens_on.asc().nulls_last(), Wave.id)
     ).all()
     clusters = conn.execute(select(Cluster.id, Cluster.slug, Cluster.name).order_by(Cluster.name, Cluster.id)).all()

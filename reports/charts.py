@@ -59,12 +59,26 @@ def _theme() -> alt.theme.ThemeConfig:
             "font": font,
             "background": "#ffffff",
             "view": {"stroke": None},
-            "axis": {"labelFontSize": 12, "titleFontSize": 12, "labelColor": "#1b1b1b", "titleColor": "#1b1b1b",
-                     "labelLimit": 150, "gridColor": "#e6e6e6", "domainColor": "#6b6b6b", "tickColor": "#6b6b6b"},
+            "axis": {
+                "labelFontSize": 12,
+                "titleFontSize": 12,
+                "labelColor": "#1b1b1b",
+                "titleColor": "#1b1b1b",
+                "labelLimit": 150,
+                "gridColor": "#e6e6e6",
+                "domainColor": "#6b6b6b",
+                "tickColor": "#6b6b6b",
+            },
             "axisY": {"titlePadding": 8},
             # One legend entry per line under the chart: long answer and cluster names stay readable on a phone.
-            "legend": {"orient": "bottom", "direction": "vertical", "labelFontSize": 12, "titleFontSize": 12,
-                       "labelLimit": 150, "symbolType": "square"},
+            "legend": {
+                "orient": "bottom",
+                "direction": "vertical",
+                "labelFontSize": 12,
+                "titleFontSize": 12,
+                "labelLimit": 150,
+                "symbolType": "square",
+            },
             # Vega-Lite takes a scheme for a range; Altair's typed theme lists only arrays of colours.
             "range": {"category": PALETTE, "heatmap": {"scheme": "blues"}},  # type: ignore[typeddict-item]
             "bar": {"stroke": "#ffffff", "strokeWidth": 0.5},
@@ -94,13 +108,23 @@ class ChartText:
     interval: str = "95% CI"
     withheld: str = "Withheld (too few responses)"
     #: Short answer names for legends, which must fit beside the bars on a phone; tables keep the full ones.
-    short_answers: Mapping[str, str] = field(default_factory=lambda: {
-        "using": "Using", "planning": "Planning", "not_planned": "No plans", "dont_know": "Don't know"})
+    short_answers: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "using": "Using",
+            "planning": "Planning",
+            "not_planned": "No plans",
+            "dont_know": "Don't know",
+        }
+    )
 
     def __hash__(self) -> int:
         # Chart specs are memoised with their words as part of the key; the mapping is hashed by its items.
-        return hash((*(getattr(self, name) for name in self.__dataclass_fields__ if name != "short_answers"),
-                     frozenset(self.short_answers.items())))
+        return hash(
+            (
+                *(getattr(self, name) for name in self.__dataclass_fields__ if name != "short_answers"),
+                frozenset(self.short_answers.items()),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -140,9 +164,17 @@ def _written(chart: Any) -> dict[str, Any]:
         return chart.to_dict(validate=False)
 
 
-def _stacked(table: pd.DataFrame, scale: Sequence[Option], colours: dict[str, str], sort_by: str,
-             interval: str | None, text: ChartText, answer_title: str, item_title: str,
-             width: Width) -> Figure:
+def _stacked(
+    table: pd.DataFrame,
+    scale: Sequence[Option],
+    colours: dict[str, str],
+    sort_by: str,
+    interval: str | None,
+    text: ChartText,
+    answer_title: str,
+    item_title: str,
+    width: Width,
+) -> Figure:
     """Horizontal bars of every answer's share, stacked in the scale's order, items sorted by `sort_by`."""
     shown = _shown(table).sort_values(sort_by, ascending=False, kind="stable")
     order = tuple(shown["item_label"].tolist())
@@ -152,30 +184,64 @@ def _stacked(table: pd.DataFrame, scale: Sequence[Option], colours: dict[str, st
         for index, option in enumerate(scale):
             code = str(option.key)
             if int(row[code]) > 0:  # an answer nobody gave draws nothing
-                rows.append({"item": row["item_label"], "answer": names[index], "position": index,
-                             "count": int(row[code]), "share": float(row[f"share_{code}"]), "n": int(row["n"]),
-                             "interval": _interval(row[f"ci_{interval}_low"], row[f"ci_{interval}_high"])
-                             if interval else ""})
-    spec = _stacked_spec(order, names, tuple(colours.get(str(option.key), "#999999") for option in scale),
-                         interval is not None, text, answer_title, item_title, width)
+                rows.append(
+                    {
+                        "item": row["item_label"],
+                        "answer": names[index],
+                        "position": index,
+                        "count": int(row[code]),
+                        "share": float(row[f"share_{code}"]),
+                        "n": int(row["n"]),
+                        "interval": _interval(row[f"ci_{interval}_low"], row[f"ci_{interval}_high"])
+                        if interval
+                        else "",
+                    }
+                )
+    spec = _stacked_spec(
+        order,
+        names,
+        tuple(colours.get(str(option.key), "#999999") for option in scale),
+        interval is not None,
+        text,
+        answer_title,
+        item_title,
+        width,
+    )
     return Figure(spec, {"bars": rows})
 
 
 @lru_cache(maxsize=SPECS_KEPT)
-def _stacked_spec(order: tuple[str, ...], names: tuple[str, ...], colours: tuple[str, ...], interval: bool,
-                  text: ChartText, answer_title: str, item_title: str, width: Width) -> dict[str, Any]:
-    tooltip = [alt.Tooltip("item:N", title=item_title), alt.Tooltip("answer:N", title=answer_title),
-               alt.Tooltip("share:Q", title=text.share, format=".0%"),
-               alt.Tooltip("count:Q", title=text.organisations), alt.Tooltip("n:Q", title="n")]
+def _stacked_spec(
+    order: tuple[str, ...],
+    names: tuple[str, ...],
+    colours: tuple[str, ...],
+    interval: bool,
+    text: ChartText,
+    answer_title: str,
+    item_title: str,
+    width: Width,
+) -> dict[str, Any]:
+    tooltip = [
+        alt.Tooltip("item:N", title=item_title),
+        alt.Tooltip("answer:N", title=answer_title),
+        alt.Tooltip("share:Q", title=text.share, format=".0%"),
+        alt.Tooltip("count:Q", title=text.organisations),
+        alt.Tooltip("n:Q", title="n"),
+    ]
     if interval:
         tooltip.append(alt.Tooltip("interval:N", title=f"{text.interval} ({text.share_using.lower()})"))
-    chart = alt.Chart(alt.NamedData("bars")).mark_bar().encode(
-        x=alt.X("share:Q", stack="zero", title=text.share, axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("item:N", sort=list(order), title=None),
-        color=alt.Color("answer:N", title=answer_title, scale=alt.Scale(domain=list(names), range=list(colours))),
-        order=alt.Order("position:Q"),
-        tooltip=tooltip,
+    chart = (
+        alt.Chart(alt.NamedData("bars"))
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "share:Q", stack="zero", title=text.share, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])
+            ),
+            y=alt.Y("item:N", sort=list(order), title=None),
+            color=alt.Color("answer:N", title=answer_title, scale=alt.Scale(domain=list(names), range=list(colours))),
+            order=alt.Order("position:Q"),
+            tooltip=tooltip,
+        )
     )
     return _written(_sized(chart, width, ROW * len(order)))
 
@@ -186,30 +252,38 @@ def _sized(chart: Any, width: Width, height: int) -> Any:
     Heights are numbers of pixels worked out from the rows (not Vega-Lite "steps", which cannot be combined
     with fitting the width)."""
     if width == "container":
-        return chart.properties(width=width, height=height, autosize=alt.AutoSizeParams(type="fit-x",
-                                                                                       contains="padding"))
+        return chart.properties(
+            width=width, height=height, autosize=alt.AutoSizeParams(type="fit-x", contains="padding")
+        )
     return chart.properties(width=width, height=height)
 
 
-def adoption_chart(table: pd.DataFrame, scale: Sequence[Option], text: ChartText = ChartText(),
-                   width: Width = "container") -> Figure:
+def adoption_chart(
+    table: pd.DataFrame, scale: Sequence[Option], text: ChartText = ChartText(), width: Width = "container"
+) -> Figure:
     """Chart 1: each technology's answers as a stacked bar, sorted by share using; the interval in the tooltip.
 
     `table` is `results.adoption` for one wave without a breakdown.
     """
-    return _stacked(table, scale, ANSWER_COLOURS, "share_using", "using", text, text.answer,
-                    text.technology, width)
+    return _stacked(table, scale, ANSWER_COLOURS, "share_using", "using", text, text.answer, text.technology, width)
 
 
-def challenges_chart(table: pd.DataFrame, scale: Sequence[Option], text: ChartText = ChartText(),
-                     width: Width = "container") -> Figure:
+def challenges_chart(
+    table: pd.DataFrame, scale: Sequence[Option], text: ChartText = ChartText(), width: Width = "container"
+) -> Figure:
     """Chart 5: the pandemic challenges' importance, stacked 1 to 5 (and not applicable), most important first."""
-    return _stacked(table, scale, IMPORTANCE_COLOURS, "share_important", None, text, text.importance,
-                    text.challenge, width)
+    return _stacked(
+        table, scale, IMPORTANCE_COLOURS, "share_important", None, text, text.importance, text.challenge, width
+    )
 
 
-def comparison_chart(groups: pd.DataFrame, total: pd.DataFrame, measure: str = "using",
-                     text: ChartText = ChartText(), width: Width = "container") -> Figure:
+def comparison_chart(
+    groups: pd.DataFrame,
+    total: pd.DataFrame,
+    measure: str = "using",
+    text: ChartText = ChartText(),
+    width: Width = "container",
+) -> Figure:
     """Chart 2: one or more clusters against all clusters: the share using (or using or planning) per technology.
 
     `groups` is `results.adoption` by cluster (only the clusters compared), `total` the same without `by`.
@@ -217,7 +291,8 @@ def comparison_chart(groups: pd.DataFrame, total: pd.DataFrame, measure: str = "
     share, title = _measure(measure, text)
     total_shown = _shown(total).sort_values(share, ascending=False, kind="stable")
     order = total_shown["item_label"].tolist() + [
-        label for label in _shown(groups)["item_label"].unique() if label not in set(total_shown["item_label"])]
+        label for label in _shown(groups)["item_label"].unique() if label not in set(total_shown["item_label"])
+    ]
     rows = [_bar_row(row, text.all_clusters, share, measure) for row in records(total_shown)]
     rows += [_bar_row(row, row["group_label"], share, measure) for row in records(_shown(groups))]
     names = [text.all_clusters] + [name for name in dict.fromkeys(groups["group_label"]) if name is not None]
@@ -225,17 +300,30 @@ def comparison_chart(groups: pd.DataFrame, total: pd.DataFrame, measure: str = "
 
 
 @lru_cache(maxsize=SPECS_KEPT)
-def _comparison_spec(order: tuple[str, ...], names: tuple[str, ...], title: str, text: ChartText,
-                     width: Width) -> dict[str, Any]:
-    chart = alt.Chart(alt.NamedData("bars")).mark_bar().encode(
-        x=alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("item:N", sort=list(order), title=None),
-        yOffset=alt.YOffset("group:N", sort=list(names)),
-        color=alt.Color("group:N", title=text.cluster, sort=list(names),
-                        scale=alt.Scale(domain=list(names), range=[ALL_COLOUR, *PALETTE][: len(names)])),
-        tooltip=[alt.Tooltip("item:N", title=text.technology), alt.Tooltip("group:N", title=text.cluster),
-                 alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations),
-                 alt.Tooltip("interval:N", title=text.interval)],
+def _comparison_spec(
+    order: tuple[str, ...], names: tuple[str, ...], title: str, text: ChartText, width: Width
+) -> dict[str, Any]:
+    chart = (
+        alt.Chart(alt.NamedData("bars"))
+        .mark_bar()
+        .encode(
+            x=alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("item:N", sort=list(order), title=None),
+            yOffset=alt.YOffset("group:N", sort=list(names)),
+            color=alt.Color(
+                "group:N",
+                title=text.cluster,
+                sort=list(names),
+                scale=alt.Scale(domain=list(names), range=[ALL_COLOUR, *PALETTE][: len(names)]),
+            ),
+            tooltip=[
+                alt.Tooltip("item:N", title=text.technology),
+                alt.Tooltip("group:N", title=text.cluster),
+                alt.Tooltip("share:Q", title=title, format=".0%"),
+                alt.Tooltip("n:Q", title=text.organisations),
+                alt.Tooltip("interval:N", title=text.interval),
+            ],
+        )
     )
     return _written(_sized(chart, width, len(order) * (BAR * len(names) + 8)))
 
@@ -247,28 +335,48 @@ def _measure(measure: str, text: ChartText) -> tuple[str, str]:
 
 
 def _bar_row(row: dict[str, Any], group: str, share: str, measure: str) -> dict[str, Any]:
-    return {"item": row["item_label"], "group": group, "share": float(row[share]), "n": int(row["n"]),
-            "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"])}
+    return {
+        "item": row["item_label"],
+        "group": group,
+        "share": float(row[share]),
+        "n": int(row["n"]),
+        "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"]),
+    }
 
 
-def heatmap_chart(groups: pd.DataFrame, measure: str = "using", technology_order: Sequence[str] | None = None,
-                  text: ChartText = ChartText()) -> Figure:
+def heatmap_chart(
+    groups: pd.DataFrame,
+    measure: str = "using",
+    technology_order: Sequence[str] | None = None,
+    text: ChartText = ChartText(),
+) -> Figure:
     """Chart 3: clusters by technologies, each cell the share using (or using or planning); withheld cells grey."""
     share, title = _measure(measure, text)
     shown: list[dict[str, Any]] = []
     hidden: list[dict[str, Any]] = []
     labels: list[dict[str, Any]] = []
     # Columns, not records: a heat map has over a thousand rows, and DataFrame.to_dict("records") is slow.
-    for item, group, withheld, value, n in zip(groups["item_label"].tolist(), groups["group_label"].tolist(),
-                                               groups["suppressed"].astype(bool).tolist(), groups[share].tolist(),
-                                               groups["n"].tolist(), strict=True):
+    for item, group, withheld, value, n in zip(
+        groups["item_label"].tolist(),
+        groups["group_label"].tolist(),
+        groups["suppressed"].astype(bool).tolist(),
+        groups[share].tolist(),
+        groups["n"].tolist(),
+        strict=True,
+    ):
         label = "–" if withheld else _percent(value)
         if withheld:
             hidden.append({"item": item, "group": group, "label": label, "note": text.withheld})
         else:
             shown.append({"item": item, "group": group, "share": float(value), "label": label, "n": int(n)})
-        labels.append({"item": item, "group": group, "label": label,
-                       "ink": "#ffffff" if not withheld and value > 0.55 else "#1b1b1b"})
+        labels.append(
+            {
+                "item": item,
+                "group": group,
+                "label": label,
+                "ink": "#ffffff" if not withheld and value > 0.55 else "#1b1b1b",
+            }
+        )
     if technology_order is None:
         means: dict[str, list[float]] = {}
         for row in shown:
@@ -281,33 +389,65 @@ def heatmap_chart(groups: pd.DataFrame, measure: str = "using", technology_order
 
 
 @lru_cache(maxsize=SPECS_KEPT)
-def _heatmap_spec(clusters: tuple[str, ...], technologies: tuple[str, ...], title: str,
-                  text: ChartText) -> dict[str, Any]:
-    x = alt.X("group:N", sort=list(clusters), title=None,
-              axis=alt.Axis(labelAngle=-40, labelLimit=120, orient="top"))
+def _heatmap_spec(
+    clusters: tuple[str, ...], technologies: tuple[str, ...], title: str, text: ChartText
+) -> dict[str, Any]:
+    x = alt.X("group:N", sort=list(clusters), title=None, axis=alt.Axis(labelAngle=-40, labelLimit=120, orient="top"))
     y = alt.Y("item:N", sort=list(technologies), title=None)
-    cells = alt.Chart(alt.NamedData("cells")).mark_rect().encode(
-        x=x, y=y,
-        color=alt.Color("share:Q", title=title, scale=alt.Scale(scheme="blues", domain=[0, 1]),
-                        legend=alt.Legend(format="%", direction="horizontal", gradientLength=160)),
-        tooltip=[alt.Tooltip("group:N", title=text.cluster), alt.Tooltip("item:N", title=text.technology),
-                 alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations)],
+    cells = (
+        alt.Chart(alt.NamedData("cells"))
+        .mark_rect()
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "share:Q",
+                title=title,
+                scale=alt.Scale(scheme="blues", domain=[0, 1]),
+                legend=alt.Legend(format="%", direction="horizontal", gradientLength=160),
+            ),
+            tooltip=[
+                alt.Tooltip("group:N", title=text.cluster),
+                alt.Tooltip("item:N", title=text.technology),
+                alt.Tooltip("share:Q", title=title, format=".0%"),
+                alt.Tooltip("n:Q", title=text.organisations),
+            ],
+        )
     )
-    withheld = alt.Chart(alt.NamedData("withheld")).mark_rect(color=WITHHELD_COLOUR).encode(
-        x=x, y=y, tooltip=[alt.Tooltip("group:N", title=text.cluster), alt.Tooltip("item:N", title=text.technology),
-                           alt.Tooltip("note:N", title=title)])
-    texts = alt.Chart(alt.NamedData("labels")).mark_text(baseline="middle").encode(
-        x=x, y=y, text=alt.Text("label:N"), color=alt.Color("ink:N", scale=None))
+    withheld = (
+        alt.Chart(alt.NamedData("withheld"))
+        .mark_rect(color=WITHHELD_COLOUR)
+        .encode(
+            x=x,
+            y=y,
+            tooltip=[
+                alt.Tooltip("group:N", title=text.cluster),
+                alt.Tooltip("item:N", title=text.technology),
+                alt.Tooltip("note:N", title=title),
+            ],
+        )
+    )
+    texts = (
+        alt.Chart(alt.NamedData("labels"))
+        .mark_text(baseline="middle")
+        .encode(x=x, y=y, text=alt.Text("label:N"), color=alt.Color("ink:N", scale=None))
+    )
     # The text colours are literal (scale=None), so the colour scale of the cells must not be shared with them.
     # Cells keep a readable size (the page scrolls the chart sideways on a phone), so no "container" width.
     # Built in one constructor: alt.layer().resolve_scale().properties() copies every layer twice over.
-    return _written(alt.LayerChart(layer=[cells, withheld, texts],
-                                   resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
-                                   width=alt.Step(HEATMAP_CELL), height=alt.Step(ROW + 2)))
+    return _written(
+        alt.LayerChart(
+            layer=[cells, withheld, texts],
+            resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
+            width=alt.Step(HEATMAP_CELL),
+            height=alt.Step(ROW + 2),
+        )
+    )
 
 
-def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = ChartText(),
-                width: Width = "container") -> Figure:
+def waves_chart(
+    table: pd.DataFrame, measure: str = "using", text: ChartText = ChartText(), width: Width = "container"
+) -> Figure:
     """Chart 4: the change per technology between waves: a dot per wave joined by a line, latest wave sorted.
 
     `table` is `results.adoption` by wave, waves in chronological order.
@@ -315,15 +455,23 @@ def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = C
     share, title = _measure(measure, text)
     # Waves by slug: short, and distinct where titles differ only at the end.
     waves = tuple(dict.fromkeys(table["wave_value"].tolist()))
-    rows = [{"item": row["item_label"], "wave": row["wave_value"], "share": float(row[share]), "n": int(row["n"]),
-             "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"])}
-            for row in records(_shown(table))]
+    rows = [
+        {
+            "item": row["item_label"],
+            "wave": row["wave_value"],
+            "share": float(row[share]),
+            "n": int(row["n"]),
+            "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"]),
+        }
+        for row in records(_shown(table))
+    ]
     # Plain Python: 16 technologies in two waves, for which pandas' groupby and sort took 5 ms.
     shares: dict[str, list[float]] = {}
     for row in rows:
         shares.setdefault(row["item"], []).append(row["share"])
-    spans = [{"item": item, "min": min(values), "max": max(values)}
-             for item, values in shares.items() if len(values) > 1]
+    spans = [
+        {"item": item, "min": min(values), "max": max(values)} for item, values in shares.items() if len(values) > 1
+    ]
     latest = [row for row in rows if row["wave"] == waves[-1]] if waves else rows
     order = [row["item"] for row in sorted(latest, key=lambda row: -row["share"])]
     order += [item for item in shares if item not in set(order)]
@@ -331,21 +479,40 @@ def waves_chart(table: pd.DataFrame, measure: str = "using", text: ChartText = C
 
 
 @lru_cache(maxsize=SPECS_KEPT)
-def _waves_spec(order: tuple[str, ...], waves: tuple[str, ...], title: str, text: ChartText,
-                width: Width) -> dict[str, Any]:
+def _waves_spec(
+    order: tuple[str, ...], waves: tuple[str, ...], title: str, text: ChartText, width: Width
+) -> dict[str, Any]:
     y = alt.Y("item:N", sort=list(order), title=None)
-    lines = alt.Chart(alt.NamedData("spans")).mark_rule(color="#6b6b6b", strokeWidth=2).encode(
-        x=alt.X("min:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        x2=alt.X2("max:Q"), y=y)
-    dots = alt.Chart(alt.NamedData("points")).mark_point().encode(
-        x=alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), y=y,
-        color=alt.Color("wave:N", title=text.wave, sort=list(waves),
-                        scale=alt.Scale(domain=list(waves),
-                                        range=[PALETTE[1], PALETTE[0], *PALETTE[2:]][: len(waves)])),
-        shape=alt.Shape("wave:N", sort=list(waves), title=text.wave),
-        tooltip=[alt.Tooltip("item:N", title=text.technology), alt.Tooltip("wave:N", title=text.wave),
-                 alt.Tooltip("share:Q", title=title, format=".0%"), alt.Tooltip("n:Q", title=text.organisations),
-                 alt.Tooltip("interval:N", title=text.interval)],
+    lines = (
+        alt.Chart(alt.NamedData("spans"))
+        .mark_rule(color="#6b6b6b", strokeWidth=2)
+        .encode(
+            x=alt.X("min:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            x2=alt.X2("max:Q"),
+            y=y,
+        )
+    )
+    dots = (
+        alt.Chart(alt.NamedData("points"))
+        .mark_point()
+        .encode(
+            x=alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            y=y,
+            color=alt.Color(
+                "wave:N",
+                title=text.wave,
+                sort=list(waves),
+                scale=alt.Scale(domain=list(waves), range=[PALETTE[1], PALETTE[0], *PALETTE[2:]][: len(waves)]),
+            ),
+            shape=alt.Shape("wave:N", sort=list(waves), title=text.wave),
+            tooltip=[
+                alt.Tooltip("item:N", title=text.technology),
+                alt.Tooltip("wave:N", title=text.wave),
+                alt.Tooltip("share:Q", title=title, format=".0%"),
+                alt.Tooltip("n:Q", title=text.organisations),
+                alt.Tooltip("interval:N", title=text.interval),
+            ],
+        )
     )
     return _written(_sized(alt.layer(lines, dots), width, ROW * len(order)))
 

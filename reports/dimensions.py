@@ -168,8 +168,9 @@ def parse_api_query(args: Mapping[str, Sequence[str]], survey: Survey, visible_c
     return Query(wave_ids=wave_ids, by=by, filters=tuple(sorted(filters)), only=only)
 
 
-def parse_page_query(args: Mapping[str, Sequence[str]], survey: Survey,
-                     visible_clusters: Iterable[int] | None) -> PageQuery:
+def parse_page_query(
+    args: Mapping[str, Sequence[str]], survey: Survey, visible_clusters: Iterable[int] | None
+) -> PageQuery:
     """The report page's filters: one value per profile dimension, any number of clusters, one wave to compare."""
     _refuse_unknown(args, PAGE_PARAMETERS)
     values = vocabulary(survey, visible_clusters)
@@ -183,6 +184,9 @@ def parse_page_query(args: Mapping[str, Sequence[str]], survey: Survey,
     measures = requested_values(args, "measure")
     if len(measures) > 1 or (measures and measures[0] not in MEASURES):
         raise InvalidQuery("measure", "measure: choose one of the allowed measures", MEASURES)
-    return PageQuery(filters=tuple(sorted(filters)), clusters=clusters,
-                     compare_wave=int(compare) if compare is not None else None,
-                     measure=measures[0] if measures else "using")
+    return PageQuery(
+        filters=tuple(sorted(filters)),
+        clusters=clusters,
+        compare_wave=int(compare) if compare is not None else None,
+        measure=measures[0] if measures else "using",
+    )

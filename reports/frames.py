@@ -14,8 +14,10 @@ def records(table: pd.DataFrame) -> list[dict[str, Any]]:
     Read as one array of Python objects: `DataFrame.to_dict("records")` took a millisecond even for a chart's
     16 rows, and reading the columns one by one (a Series made for each) half that; a report page makes several."""
     names = list(table.columns)
-    return [dict(zip(names, [None if _missing(value) else value for value in row], strict=True))
-            for row in table.to_numpy(dtype=object).tolist()]
+    return [
+        dict(zip(names, [None if _missing(value) else value for value in row], strict=True))
+        for row in table.to_numpy(dtype=object).tolist()
+    ]
 
 
 def _missing(value: Any) -> bool:

@@ -49,8 +49,16 @@ def _groups(query: Query, responses: pd.DataFrame, disclosure: Disclosure) -> li
     return [row for row in rows if query.only is None or row[1] in query.only]
 
 
-def answer_table(conn: Connection, survey: Survey, query: Query, items: Sequence[str], codes: Sequence[str],
-                 k: int, disclosure: Disclosure | None = None, counts: pd.DataFrame | None = None) -> pd.DataFrame:
+def answer_table(
+    conn: Connection,
+    survey: Survey,
+    query: Query,
+    items: Sequence[str],
+    codes: Sequence[str],
+    k: int,
+    disclosure: Disclosure | None = None,
+    counts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Counts per answer code for each (wave, group, item), with n, the group's responses and `suppressed`.
 
     A group is withheld by the rules in `reports.suppression`; a row is also withheld when fewer than k
@@ -80,8 +88,16 @@ def _empty_dtype(column: str, by: str | None) -> Any:
     return "int64"  # wave_id, group_n, n and the counts
 
 
-def _answer_columns(conn: Connection, survey: Survey, query: Query, items: Sequence[str], codes: Sequence[str],
-                    k: int, disclosure: Disclosure | None, counts: pd.DataFrame | None = None) -> dict[str, Any]:
+def _answer_columns(
+    conn: Connection,
+    survey: Survey,
+    query: Query,
+    items: Sequence[str],
+    codes: Sequence[str],
+    k: int,
+    disclosure: Disclosure | None,
+    counts: pd.DataFrame | None = None,
+) -> dict[str, Any]:
     """`answer_table`'s columns, as lists in its row order: by wave, item and group (each in display order)."""
     disclosure = disclosure or disclosure_for(conn, query.wave_ids, k)
     if counts is None:
@@ -96,14 +112,23 @@ def _answer_columns(conn: Connection, survey: Survey, query: Query, items: Seque
 
     # Plain lists and dicts from here on: merging, sorting and labelling 1,700 rows with pandas took several
     # times as long as the query. One row per group and item; answers not given count 0.
-    answers = {(wave, group, item): per_code for wave, group, item, *per_code
-               in zip(*(counts[name].tolist() for name in ("wave_id", "group", "item", *codes)), strict=True)}
+    answers = {
+        (wave, group, item): per_code
+        for wave, group, item, *per_code in zip(
+            *(counts[name].tolist() for name in ("wave_id", "group", "item", *codes)), strict=True
+        )
+    }
     zero = [0] * len(codes)
     # Rows by wave, then item, then group: the groups sorted once (display order, then key), items as asked.
     group_order = survey.order(query.by) if query.by else {}
     groups = sorted(groups, key=lambda group: (group_order.get(group[1], len(group_order)), str(group[1])))
-    rows = [(wave, group, group_n, withheld, item) for wave in query.wave_ids for item in items
-            for group_wave, group, group_n, withheld in groups if group_wave == wave]
+    rows = [
+        (wave, group, group_n, withheld, item)
+        for wave in query.wave_ids
+        for item in items
+        for group_wave, group, group_n, withheld in groups
+        if group_wave == wave
+    ]
     per_code = [answers.get((wave, group, item), zero) for wave, group, _, _, item in rows]
     n = [sum(row) for row in per_code]
     columns: dict[str, Any] = {
@@ -158,14 +183,20 @@ def _suppressed_frame(columns: dict[str, Any], by: str | None) -> pd.DataFrame:
             if isinstance(values, np.ndarray):  # shares and intervals
                 columns[name] = np.where(suppressed, np.nan, values)
             else:  # counts
-                columns[name] = pd.array([None if gone else value for value, gone in zip(values, suppressed,
-                                                                                           strict=True)],
-                                         dtype="Int64")
+                columns[name] = pd.array(
+                    [None if gone else value for value, gone in zip(values, suppressed, strict=True)], dtype="Int64"
+                )
     return _frame(columns, by)
 
 
-def adoption(conn: Connection, survey: Survey, query: Query, k: int,
-             disclosure: Disclosure | None = None, counts: pd.DataFrame | None = None) -> pd.DataFrame:
+def adoption(
+    conn: Connection,
+    survey: Survey,
+    query: Query,
+    k: int,
+    disclosure: Disclosure | None = None,
+    counts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Adoption of each technology per wave and group: counts, shares and Wilson 95% intervals.
 
     Columns: wave_id, wave_value, wave_label, group, group_value, group_label, item (the technology code),
@@ -184,43 +215,69 @@ def adoption(conn: Connection, survey: Survey, query: Query, k: int,
     return _suppressed_frame(columns, query.by)
 
 
-def challenges(conn: Connection, survey: Survey, query: Query, k: int,
-               disclosure: Disclosure | None = None, counts: pd.DataFrame | None = None) -> pd.DataFrame:
+def challenges(
+    conn: Connection,
+    survey: Survey,
+    query: Query,
+    k: int,
+    disclosure: Disclosure | None = None,
+    counts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The pandemic challenges: counts and shares per importance level, and the share rating them 4 or 5."""
     codes = [str(option.key) for option in survey.challenge_scale]
     columns = _answer_columns(conn, survey, query, survey.challenge_codes, codes, k, disclosure, counts)
     n = np.asarray(columns["n"], dtype=float)
     for code in codes:
         columns[f"share_{code}"] = _share(np.asarray(columns[code], dtype=float), n)
-    important = sum((np.asarray(columns[code], dtype=float) for code in IMPORTANT if code in codes),
-                    np.zeros(len(n)))
+    important = sum((np.asarray(columns[code], dtype=float) for code in IMPORTANT if code in codes), np.zeros(len(n)))
     columns["share_important"] = _share(important, n)
     columns["ci_important_low"], columns["ci_important_high"] = wilson_interval(important, n)
     return _suppressed_frame(columns, query.by)
 
 
-def adoption_and_challenges(conn: Connection, survey: Survey, query: Query, k: int,
-                            disclosure: Disclosure | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def adoption_and_challenges(
+    conn: Connection, survey: Survey, query: Query, k: int, disclosure: Disclosure | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`adoption` and `challenges` for the same query, from one read of the tally (a report page shows both)."""
     disclosure = disclosure or disclosure_for(conn, query.wave_ids, k)
     codes = list(dict.fromkeys([*ADOPTION_ANSWERS, *(str(option.key) for option in survey.challenge_scale)]))
     items = [*survey.technology_codes, *survey.challenge_codes, RESPONSES_ITEM]
     counts = count_answers(conn, query.wave_ids, items, codes, query.filters, query.by)
-    return (adoption(conn, survey, query, k, disclosure, counts),
-            challenges(conn, survey, query, k, disclosure, counts))
+    return (
+        adoption(conn, survey, query, k, disclosure, counts),
+        challenges(conn, survey, query, k, disclosure, counts),
+    )
 
 
 def _numbers(table: pd.DataFrame | dict[str, Any]) -> list[str]:
-    keys = {"wave_id", "group", "item", "suppressed", "group_value", "group_label", "item_label", "wave_value",
-            "wave_label"}
+    keys = {
+        "wave_id",
+        "group",
+        "item",
+        "suppressed",
+        "group_value",
+        "group_label",
+        "item_label",
+        "wave_value",
+        "wave_label",
+    }
     return [column for column in (table.columns if isinstance(table, pd.DataFrame) else table) if column not in keys]
 
 
 def api_rows(table: pd.DataFrame, by: str | None, digits: int = 4) -> list[dict[str, object]]:
     """`adoption` rows in the JSON API's shape: counts, shares and interval null where a row is withheld."""
     # Column by column into plain lists: DataFrame.to_dict would cost more than the whole query.
-    names = ["item", "group_value", "suppressed", "n", *ADOPTION_ANSWERS, "share_using", "share_planning",
-             "ci_using_low", "ci_using_high"]
+    names = [
+        "item",
+        "group_value",
+        "suppressed",
+        "n",
+        *ADOPTION_ANSWERS,
+        "share_using",
+        "share_planning",
+        "ci_using_low",
+        "ci_using_high",
+    ]
     columns = {name: table[name].tolist() for name in names}
     rows: list[dict[str, object]] = []
     for i in range(len(table)):
@@ -232,16 +289,24 @@ def api_rows(table: pd.DataFrame, by: str | None, digits: int = 4) -> list[dict[
             out[name] = None if withheld else int(columns[name][i])
         for name in ("share_using", "share_planning"):
             out[name] = None if withheld else round(float(columns[name][i]), digits)
-        out["ci_using"] = None if withheld else [round(float(columns["ci_using_low"][i]), digits),
-                                                 round(float(columns["ci_using_high"][i]), digits)]
+        out["ci_using"] = (
+            None
+            if withheld
+            else [round(float(columns["ci_using_low"][i]), digits), round(float(columns["ci_using_high"][i]), digits)]
+        )
         out["suppressed"] = withheld
         rows.append(out)
     return rows
 
 
-def response_rates(conn: Connection, survey: Survey, k: int, visible_clusters: Iterable[int] | None = None,
-                   disclosure: Disclosure | None = None,
-                   invitations: tuple[dict[int, int], int] | None = None) -> tuple[pd.DataFrame, dict[str, object]]:
+def response_rates(
+    conn: Connection,
+    survey: Survey,
+    k: int,
+    visible_clusters: Iterable[int] | None = None,
+    disclosure: Disclosure | None = None,
+    invitations: tuple[dict[int, int], int] | None = None,
+) -> tuple[pd.DataFrame, dict[str, object]]:
     """Responses and response rate per cluster, and for all clusters together, in the survey's wave.
 
     Invited: organisations with an invitation to the wave that are members of the cluster now
@@ -262,8 +327,16 @@ def response_rates(conn: Connection, survey: Survey, k: int, visible_clusters: I
         n, withheld = responses.get(cluster_id, (0, True))
         if not n and not invited.get(cluster_id):
             continue
-        rows.append({"group": cluster_id, "group_value": option.value, "group_label": option.label,
-                     "invited": invited.get(cluster_id, 0), "responses": n, "suppressed": withheld or n < k})
+        rows.append(
+            {
+                "group": cluster_id,
+                "group_value": option.value,
+                "group_label": option.label,
+                "invited": invited.get(cluster_id, 0),
+                "responses": n,
+                "suppressed": withheld or n < k,
+            }
+        )
     table = pd.DataFrame(rows, columns=["group", "group_value", "group_label", "invited", "responses", "suppressed"])
     table["rate"] = table["responses"] / table["invited"].where(table["invited"] > 0)
     table = blank_suppressed(table, ["responses", "rate"])

@@ -88,7 +88,8 @@ class PageContext:
         """Adoption and challenges of the population these filters choose, read together."""
         if ("totals", filters) not in self.read:
             self.read[("totals", filters)] = results.adoption_and_challenges(
-                self.conn, self.survey, self.query(filters=filters), self.k, self.current())
+                self.conn, self.survey, self.query(filters=filters), self.k, self.current()
+            )
         return self.read[("totals", filters)]
 
     def adoption(self, filters: Filters) -> pd.DataFrame:
@@ -96,8 +97,9 @@ class PageContext:
         if ("totals", filters) in self.read:
             return self.read[("totals", filters)][0]
         if ("adoption", filters) not in self.read:
-            self.read[("adoption", filters)] = results.adoption(self.conn, self.survey, self.query(filters=filters),
-                                                                self.k, self.current())
+            self.read[("adoption", filters)] = results.adoption(
+                self.conn, self.survey, self.query(filters=filters), self.k, self.current()
+            )
         return self.read[("adoption", filters)]
 
     def by_cluster(self, filters: Filters) -> pd.DataFrame:
@@ -105,25 +107,35 @@ class PageContext:
         if ("clusters", filters) not in self.read:
             only = None if self.visible_clusters is None else tuple(sorted(self.visible_clusters))
             self.read[("clusters", filters)] = results.adoption(
-                self.conn, self.survey, self.query(by="cluster", filters=filters, only=only), self.k, self.current())
+                self.conn, self.survey, self.query(by="cluster", filters=filters, only=only), self.k, self.current()
+            )
         return self.read[("clusters", filters)]
 
 
-def _share_cells(table: pd.DataFrame, share: str, interval: str,
-                 percent: Callable[[float], str]) -> dict[tuple[str, Key | None], Cell]:
+def _share_cells(
+    table: pd.DataFrame, share: str, interval: str, percent: Callable[[float], str]
+) -> dict[tuple[str, Key | None], Cell]:
     """(item, group) -> the table cell of that group's share of the item, its interval and n."""
     names = ["item", "group", share, f"ci_{interval}_low", f"ci_{interval}_high", "n", "suppressed"]
     # Column by column into plain lists: reading a 100-cluster heat map row by row through pandas took a
     # quarter of the page's time.
     columns = [table[name].tolist() for name in names]
-    return {(item, group): WITHHELD if suppressed else Cell("shown", percent(value),
-                                                            f"{percent(low)}–{percent(high)}", int(n))
-            for item, group, value, low, high, n, suppressed in zip(*columns, strict=True)}
+    return {
+        (item, group): WITHHELD
+        if suppressed
+        else Cell("shown", percent(value), f"{percent(low)}–{percent(high)}", int(n))
+        for item, group, value, low, high, n, suppressed in zip(*columns, strict=True)
+    }
 
 
 def _fact(row: dict[str, Any], share: str, interval: str) -> dict[str, Any]:
-    return {"label": row["item_label"], "share": row[share], "n": row["n"],
-            "low": row[f"ci_{interval}_low"], "high": row[f"ci_{interval}_high"]}
+    return {
+        "label": row["item_label"],
+        "share": row[share],
+        "n": row["n"],
+        "low": row[f"ci_{interval}_low"],
+        "high": row[f"ci_{interval}_high"],
+    }
 
 
 def adoption_section(ctx: PageContext) -> Section:
@@ -135,8 +147,10 @@ def adoption_section(ctx: PageContext) -> Section:
         section.state = "withheld"
         return section
     ranked = sorted(shown, key=lambda row: row["share_using"], reverse=True)
-    section.facts = {"top": _fact(ranked[0], "share_using", "using"),
-                     "bottom": _fact(ranked[-1], "share_using", "using")}
+    section.facts = {
+        "top": _fact(ranked[0], "share_using", "using"),
+        "bottom": _fact(ranked[-1], "share_using", "using"),
+    }
     section.chart = charts.adoption_chart(table, ctx.survey.adoption_scale, ctx.text)
     return section
 
@@ -161,9 +175,15 @@ def comparison_section(ctx: PageContext) -> Section:
     section.columns = [ctx.survey.option("cluster", key) for key in ctx.page.clusters]
     totals = _share_cells(total, share, interval, ctx.percent)
     cells = _share_cells(groups, share, interval, ctx.percent)
-    section.rows = [{"item": item, "item_label": label, "total": totals[(item, None)],
-                     "cells": [cells.get((item, key), EMPTY) for key in ctx.page.clusters]}
-                    for item, label in zip(total["item"].tolist(), total["item_label"].tolist(), strict=True)]
+    section.rows = [
+        {
+            "item": item,
+            "item_label": label,
+            "total": totals[(item, None)],
+            "cells": [cells.get((item, key), EMPTY) for key in ctx.page.clusters],
+        }
+        for item, label in zip(total["item"].tolist(), total["item_label"].tolist(), strict=True)
+    ]
     shown_groups = groups[~groups["suppressed"]]
     if total["suppressed"].all() and shown_groups.empty:
         section.state = "withheld"
@@ -173,8 +193,13 @@ def comparison_section(ctx: PageContext) -> Section:
     if not merged.empty:
         gap = (merged[share] - merged[f"{share}_all"]).abs()
         row = merged.loc[gap.idxmax()]
-        section.facts = {"cluster": row["group_label"], "technology": row["item_label"], "share": row[share],
-                         "all": row[f"{share}_all"], "n": row["n"]}
+        section.facts = {
+            "cluster": row["group_label"],
+            "technology": row["item_label"],
+            "share": row[share],
+            "all": row[f"{share}_all"],
+            "n": row["n"],
+        }
     return section
 
 
@@ -186,19 +211,25 @@ def heatmap_section(ctx: PageContext) -> Section:
     keys = list(dict.fromkeys(groups["group"].tolist()))
     section.columns = [ctx.survey.option("cluster", key) for key in keys]
     cells = _share_cells(groups, share, interval, ctx.percent)
-    section.rows = [{"item": item.key, "item_label": item.label,
-                     "cells": [cells.get((str(item.key), key), EMPTY) for key in keys]}
-                    for item in ctx.survey.technologies]
+    section.rows = [
+        {"item": item.key, "item_label": item.label, "cells": [cells.get((str(item.key), key), EMPTY) for key in keys]}
+        for item in ctx.survey.technologies
+    ]
     shown = groups[~groups["suppressed"]]
     if shown.empty:
         section.state = "withheld"
         return section
-    order = (shown.groupby("item_label", sort=False)[share].mean().sort_values(ascending=False, kind="stable")
-             .index.tolist())
+    order = (
+        shown.groupby("item_label", sort=False)[share].mean().sort_values(ascending=False, kind="stable").index.tolist()
+    )
     section.chart = charts.heatmap_chart(groups, ctx.page.measure, order, ctx.text)
     best = shown.loc[shown[share].idxmax()]
-    section.facts = {"cluster": best["group_label"], "technology": best["item_label"], "share": best[share],
-                     "n": best["n"]}
+    section.facts = {
+        "cluster": best["group_label"],
+        "technology": best["item_label"],
+        "share": best[share],
+        "n": best["n"],
+    }
     return section
 
 
@@ -211,7 +242,7 @@ def compare_wave(survey: Survey, chosen: int | None) -> int | None:
     earlier = keys[:position]
     if earlier:
         return earlier[-1]
-    later = keys[position + 1:]
+    later = keys[position + 1 :]
     return later[0] if later else None
 
 
@@ -230,16 +261,26 @@ def waves_section(ctx: PageContext) -> Section:
     section.columns = [ctx.survey.option("wave", key) for key in wave_ids]
     cells = _share_cells(table, share, interval, ctx.percent)
     # The shares themselves, of the rows shown, for the change between the first and the last wave.
-    shares = {(item, wave): value for item, wave, value, withheld
-              in zip(*(table[name].tolist() for name in ("item", "group", share, "suppressed")), strict=True)
-              if not withheld}
+    shares = {
+        (item, wave): value
+        for item, wave, value, withheld in zip(
+            *(table[name].tolist() for name in ("item", "group", share, "suppressed")), strict=True
+        )
+        if not withheld
+    }
     for item in ctx.survey.technologies:
         code = str(item.key)
         first, last = shares.get((code, wave_ids[0])), shares.get((code, wave_ids[-1]))
-        section.rows.append({"item": item.key, "item_label": item.label,
-                             "cells": [cells.get((code, key), EMPTY) for key in wave_ids],
-                             "change": None if first is None or last is None else last - first,
-                             "from": first, "to": last})
+        section.rows.append(
+            {
+                "item": item.key,
+                "item_label": item.label,
+                "cells": [cells.get((code, key), EMPTY) for key in wave_ids],
+                "change": None if first is None or last is None else last - first,
+                "from": first,
+                "to": last,
+            }
+        )
     if table["suppressed"].all():
         section.state = "withheld"
         return section
@@ -247,8 +288,14 @@ def waves_section(ctx: PageContext) -> Section:
     changes = [row for row in section.rows if row["change"] is not None]
     if changes:
         row = max(changes, key=lambda r: abs(r["change"]))
-        section.facts = {"technology": row["item_label"], "change": row["change"], "from": row["from"], "to": row["to"],
-                         "from_wave": section.columns[0].label, "to_wave": section.columns[-1].label}
+        section.facts = {
+            "technology": row["item_label"],
+            "change": row["change"],
+            "from": row["from"],
+            "to": row["to"],
+            "from_wave": section.columns[0].label,
+            "to_wave": section.columns[-1].label,
+        }
     return section
 
 

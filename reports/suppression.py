@@ -80,7 +80,7 @@ class Disclosure:
         totals = self._totals(filters)
         withheld = {wave: totals.get(wave, 0) < self.k for wave in self.wave_ids}
         for index, (dimension, key) in enumerate(filters):
-            rest = filters[:index] + filters[index + 1:]
+            rest = filters[:index] + filters[index + 1 :]
             siblings = self.breakdown(rest, dimension)
             for wave in self.wave_ids:
                 mine = siblings[(siblings["wave_id"] == wave) & (siblings["group"] == key)]

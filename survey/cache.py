@@ -126,8 +126,9 @@ class ReportCache:
         stamp = ",".join(f"{wave}.{version}" for wave, version in zip(waves, versions[1:], strict=True))
         return f"{self.prefix}:r:{kind}:g{versions[0]}:{of}{stamp}:{digest}"
 
-    def get_or_compute(self, kind: str, wave_ids: Sequence[int], parts: Any, compute: Callable[[], T],
-                       of: str = "v") -> T:
+    def get_or_compute(
+        self, kind: str, wave_ids: Sequence[int], parts: Any, compute: Callable[[], T], of: str = "v"
+    ) -> T:
         """The cached result, or `compute()` stored for the next request. `parts` must name everything besides
         the waves' data that the result depends on (query, k, visible clusters, locale …), as a repr-able value."""
         key, found = self.lookup(kind, wave_ids, parts, of)
@@ -137,8 +138,9 @@ class ReportCache:
         self.store_result(key, result)
         return result
 
-    def lookup(self, kind: str, wave_ids: Sequence[int], parts: Any,
-               of: str = "v") -> tuple[str | None, tuple[Any] | None]:
+    def lookup(
+        self, kind: str, wave_ids: Sequence[int], parts: Any, of: str = "v"
+    ) -> tuple[str | None, tuple[Any] | None]:
         """The key for these arguments (None without a cache) and `(value,)` when an entry was found."""
         if self.store is None:
             return None, None
@@ -176,8 +178,14 @@ class ReportCache:
         counts of those waves."""
         if self.store is None:
             return
-        keys = [f"{self.prefix}:gen"] if everything else [
-            *self._version_keys(sorted(set(wave_ids)))[1:], *self._version_keys(sorted(set(invitations)), "i")[1:]]
+        keys = (
+            [f"{self.prefix}:gen"]
+            if everything
+            else [
+                *self._version_keys(sorted(set(wave_ids)))[1:],
+                *self._version_keys(sorted(set(invitations)), "i")[1:],
+            ]
+        )
         try:
             for key in keys:
                 self.store.incr(key)
@@ -195,16 +203,18 @@ def report_cache(app: Flask | None = None) -> ReportCache:
 
 def cached_invitations(conn: Connection, wave_id: int) -> tuple[dict[int, int], int]:
     """`reports.aggregate.invitations_per_cluster`, kept until the wave's invitations or the memberships change."""
-    return report_cache().get_or_compute("invited", [wave_id], wave_id,
-                                         lambda: invitations_per_cluster(conn, wave_id), of="i")
+    return report_cache().get_or_compute(
+        "invited", [wave_id], wave_id, lambda: invitations_per_cluster(conn, wave_id), of="i"
+    )
 
 
 #: What a cached `Survey` is made of (see `cached_survey`).
 _SURVEY_SHAPE = tuple(f.name for f in fields(Survey)) + tuple(f.name for f in fields(Option))
 
 
-def cached_survey(conn: Connection, slug: str, translate: Callable[[str], str] = str,
-                  locale: str = "en") -> Survey | None:
+def cached_survey(
+    conn: Connection, slug: str, translate: Callable[[str], str] = str, locale: str = "en"
+) -> Survey | None:
     """`reports.aggregate.load_survey`, kept until a wave, cluster or questionnaire changes (the generation):
     three queries and a questionnaire to parse that every report request made, cached pages included.
     `translate` must be the gettext of `locale`, or `str` for the untranslated labels the API uses.
@@ -224,8 +234,11 @@ def cached_survey(conn: Connection, slug: str, translate: Callable[[str], str] =
 
 def init_app(app: Flask) -> None:
     app.extensions["report_cache"] = ReportCache(
-        app.config.get("REPORT_CACHE_URL", ""), app.config.get("REPORT_CACHE_PREFIX", "survey-report"),
-        int(app.config.get("REPORT_CACHE_TTL", 3600)), str(app.config["SECRET_KEY"]))
+        app.config.get("REPORT_CACHE_URL", ""),
+        app.config.get("REPORT_CACHE_PREFIX", "survey-report"),
+        int(app.config.get("REPORT_CACHE_TTL", 3600)),
+        str(app.config["SECRET_KEY"]),
+    )
     if not event.contains(Session, "after_flush", _note_changes):
         event.listen(Session, "after_flush", _note_changes)
         event.listen(Session, "after_commit", _invalidate_after_commit)
@@ -234,9 +247,11 @@ def init_app(app: Flask) -> None:
 
 # --- Invalidation: note what a transaction wrote, bump the versions once it has committed. ---
 
+
 def _note_changes(session: Session, _flush_context: Any) -> None:
-    changed = session.info.setdefault("report_cache_changes",
-                                      {"waves": set(), "invitations": set(), "everything": False})
+    changed = session.info.setdefault(
+        "report_cache_changes", {"waves": set(), "invitations": set(), "everything": False}
+    )
     for instance in (*session.new, *session.dirty, *session.deleted):
         table = getattr(getattr(instance, "__table__", None), "name", None)
         if table == "response":

@@ -51,8 +51,9 @@ class Mailer:
     def __enter__(self) -> Mailer:
         try:
             if self.security == "ssl":
-                self.smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                             context=ssl.create_default_context())
+                self.smtp = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
             else:
                 self.smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
                 if self.security == "starttls":

@@ -71,8 +71,12 @@ def chart_text() -> charts.ChartText:
         organisations=gettext("Organisations"),
         interval=gettext("95% CI"),
         withheld=gettext("Withheld (too few responses)"),
-        short_answers={"using": gettext("Using"), "planning": gettext("Planning"),
-                       "not_planned": gettext("No plans"), "dont_know": gettext("Don't know")},
+        short_answers={
+            "using": gettext("Using"),
+            "planning": gettext("Planning"),
+            "not_planned": gettext("No plans"),
+            "dont_know": gettext("Don't know"),
+        },
     )
 
 
@@ -83,6 +87,12 @@ def page_context(slug: str) -> PageContext:
     survey = survey_or_404(slug)
     visible = visible_cluster_ids()
     page = page_query(survey, visible)
-    return PageContext(conn=report_connection(), survey=survey, page=page,
-                       k=current_app.config["MIN_CELL_SIZE"], visible_clusters=visible, text=chart_text(),
-                       percent=percent_formatter(get_locale() or _ENGLISH))
+    return PageContext(
+        conn=report_connection(),
+        survey=survey,
+        page=page,
+        k=current_app.config["MIN_CELL_SIZE"],
+        visible_clusters=visible,
+        text=chart_text(),
+        percent=percent_formatter(get_locale() or _ENGLISH),
+    )

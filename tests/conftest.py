@@ -158,8 +158,9 @@ def make_cluster(app):
 @pytest.fixture
 def open_wave(app) -> Wave:
     today = clock.today()
-    wave = create_wave("wave-2021", "Survey 2021", load_questionnaire(), today - timedelta(days=1),
-                       today + timedelta(days=30))
+    wave = create_wave(
+        "wave-2021", "Survey 2021", load_questionnaire(), today - timedelta(days=1), today + timedelta(days=30)
+    )
     wave.open(clock.now())
     db.session.commit()
     return wave
@@ -170,12 +171,22 @@ def make_invited(app, open_wave, make_cluster):
     """Factory: an organisation (in the given clusters) invited to the open wave."""
     counter = iter(range(1, 10_000))
 
-    def make(clusters: list[Cluster] | None = None, name: str | None = None, size: str = "small",
-             org_type: str = "sme", wave: Wave | None = None) -> Invited:
+    def make(
+        clusters: list[Cluster] | None = None,
+        name: str | None = None,
+        size: str = "small",
+        org_type: str = "sme",
+        wave: Wave | None = None,
+    ) -> Invited:
         clusters = clusters or [make_cluster(f"cluster-{next(counter)}")]
-        organisation = Organisation(name=name or f"Organisation {next(counter)}", country=clusters[0].country,
-                                    org_type=org_type, size_class=size, ecosystem=clusters[0].ecosystem,
-                                    clusters=clusters)
+        organisation = Organisation(
+            name=name or f"Organisation {next(counter)}",
+            country=clusters[0].country,
+            org_type=org_type,
+            size_class=size,
+            ecosystem=clusters[0].ecosystem,
+            clusters=clusters,
+        )
         db.session.add(organisation)
         invitation, token = invite_organisation(wave or open_wave, organisation, clock.now())
         db.session.commit()

@@ -28,8 +28,12 @@ COLUMNS = {"size": "size_class", "type": "org_type", "country": "country", "ecos
 
 #: Clusters (slug, ecosystem, country) and who is in them: alpha and beta overlap; gamma is below k (5),
 #: so delta, the next smallest, is withheld with it.
-CLUSTERS = [("alpha", "digital", "ES"), ("beta", "health", "BE"), ("gamma", "textiles", "ES"),
-            ("delta", "agri_food", "IT")]
+CLUSTERS = [
+    ("alpha", "digital", "ES"),
+    ("beta", "health", "BE"),
+    ("gamma", "textiles", "ES"),
+    ("delta", "agri_food", "IT"),
+]
 MEMBERSHIPS = [("alpha",)] * 16 + [("alpha", "beta")] * 4 + [("beta",)] * 8 + [("gamma",)] * 3 + [("delta",)] * 8
 #: Likelihood of "using" per cluster (the rest spread over the other answers), so clusters differ.
 USING = {"alpha": 0.6, "beta": 0.35, "gamma": 0.5, "delta": 0.2}
@@ -50,12 +54,21 @@ def _answers(rng: random.Random, questionnaire, home: str, shift: float = 0.0) -
     values: dict[str, object] = {}
     for tech in questionnaire.technologies:
         p_using = min(0.95, max(0.02, USING[home] + shift + rng.uniform(-0.2, 0.2)))
-        values[tech.code] = rng.choices(ANSWERS, weights=[p_using, (1 - p_using) * 0.5, (1 - p_using) * 0.4,
-                                                          (1 - p_using) * 0.1])[0]
+        values[tech.code] = rng.choices(
+            ANSWERS, weights=[p_using, (1 - p_using) * 0.5, (1 - p_using) * 0.4, (1 - p_using) * 0.1]
+        )[0]
     for challenge in questionnaire.challenges:
         values[challenge.code] = rng.choices(CHALLENGE_CODES, weights=[1, 2, 3, 4, 3, 1])[0]
-    values.update(employees_now=20, employees_12m_ago=18, skills_share="10_25", hard_to_fill="no",
-                  exports_eu="none", exports_non_eu="none", value_chain_changes=["none"], comments=None)
+    values.update(
+        employees_now=20,
+        employees_12m_ago=18,
+        skills_share="10_25",
+        hard_to_fill="no",
+        exports_eu="none",
+        exports_non_eu="none",
+        value_chain_changes=["none"],
+        comments=None,
+    )
     return values
 
 
@@ -63,13 +76,13 @@ def populate(make_cluster, make_invited, open_wave, seed: int = 7, extra_name: s
     """39 responses to the open wave in four overlapping clusters, and 25 of them to an earlier wave."""
     rng = random.Random(seed)
     questionnaire = open_wave.questionnaire.parsed
-    clusters = {slug: make_cluster(slug, ecosystem=ecosystem, country=country)
-                for slug, ecosystem, country in CLUSTERS}
+    clusters = {slug: make_cluster(slug, ecosystem=ecosystem, country=country) for slug, ecosystem, country in CLUSTERS}
     if extra_name is not None:
         clusters["alpha"].name = extra_name
     today = clock.today()
-    earlier = create_wave("wave-2019", "Survey 2019", load_questionnaire(), today - timedelta(days=800),
-                          today - timedelta(days=700))
+    earlier = create_wave(
+        "wave-2019", "Survey 2019", load_questionnaire(), today - timedelta(days=800), today - timedelta(days=700)
+    )
     earlier.open(clock.now())  # answered, then closed below: a draft's results are never shown
     db.session.commit()
     scenario = Scenario(wave=open_wave, earlier=earlier, clusters=clusters)
@@ -80,11 +93,17 @@ def populate(make_cluster, make_invited, open_wave, seed: int = 7, extra_name: s
         home = member_of[0]
         # Exactly two large organisations: a size group below k, so the size breakdown needs suppression too.
         size = "large" if index in (3, 33) else sizes[index % 3]
-        invited = make_invited(clusters=[clusters[slug] for slug in member_of], size=size,
-                               org_type=types[index % len(types)])
+        invited = make_invited(
+            clusters=[clusters[slug] for slug in member_of], size=size, org_type=types[index % len(types)]
+        )
         _, ecosystem, country = next(c for c in CLUSTERS if c[0] == home)
-        profile = {"country": country if index % 7 else "FR", "region": None, "org_type": types[index % len(types)],
-                   "size_class": size, "ecosystem": ecosystem}
+        profile = {
+            "country": country if index % 7 else "FR",
+            "region": None,
+            "org_type": types[index % len(types)],
+            "size_class": size,
+            "ecosystem": ecosystem,
+        }
         submit_response(invited.invitation, {**profile, **_answers(rng, questionnaire, home)}, now)
         scenario.organisations.append(invited.organisation)
         if home != "gamma" and index % 3 != 2:
@@ -98,15 +117,27 @@ def populate(make_cluster, make_invited, open_wave, seed: int = 7, extra_name: s
 
 # --- The independent recomputation ---------------------------------------------------------------------------
 
+
 def raw_responses() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every stored response with its answers spread into columns, and the response -> cluster snapshot."""
-    rows = db.session.execute(select(Response.id, Response.wave_id, Response.size_class, Response.org_type,
-                                     Response.country, Response.ecosystem, Response.answers)).all()
+    rows = db.session.execute(
+        select(
+            Response.id,
+            Response.wave_id,
+            Response.size_class,
+            Response.org_type,
+            Response.country,
+            Response.ecosystem,
+            Response.answers,
+        )
+    ).all()
     frame = pd.DataFrame(rows, columns=["id", "wave_id", "size_class", "org_type", "country", "ecosystem", "answers"])
     answers = pd.DataFrame(frame["answers"].tolist(), index=frame.index)
     frame = pd.concat([frame.drop(columns="answers"), answers], axis=1)
-    members = pd.DataFrame(db.session.execute(select(response_cluster.c.response_id, response_cluster.c.cluster_id))
-                           .all(), columns=["id", "cluster_id"])
+    members = pd.DataFrame(
+        db.session.execute(select(response_cluster.c.response_id, response_cluster.c.cluster_id)).all(),
+        columns=["id", "cluster_id"],
+    )
     return frame, members
 
 
@@ -161,8 +192,9 @@ class Reference:
             return True
         for dimension, value in filters.items():
             rest = {d: v for d, v in filters.items() if d != dimension}
-            if value in self.withheld_groups(wave_id, rest, dimension) or value not in self.sizes(wave_id, rest,
-                                                                                                  dimension):
+            if value in self.withheld_groups(wave_id, rest, dimension) or value not in self.sizes(
+                wave_id, rest, dimension
+            ):
                 return True
         return False
 

@@ -39,13 +39,18 @@ def logged_in(ok) -> dict:
 
 def managers(ok) -> dict:
     """Managers of the cluster in the URL, and admins; a policymaker never sees one organisation's data."""
-    return {"anonymous": LOGIN, "respondent": LOGIN, "policymaker": 403, "manager_b": 404, "manager_a": ok,
-            "admin": ok}
+    return {"anonymous": LOGIN, "respondent": LOGIN, "policymaker": 403, "manager_b": 404, "manager_a": ok, "admin": ok}
 
 
 def admins(ok) -> dict:
-    return {"anonymous": LOGIN, "respondent": LOGIN, "policymaker": 403, "manager_b": 403, "manager_a": 403,
-            "admin": ok}
+    return {
+        "anonymous": LOGIN,
+        "respondent": LOGIN,
+        "policymaker": 403,
+        "manager_b": 403,
+        "manager_a": 403,
+        "admin": ok,
+    }
 
 
 def reports(ok, scoped_to_cluster_a: bool) -> dict:
@@ -132,12 +137,12 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("api.surveys", "GET"): [Case(logged_in(200))],
     ("api.survey", "GET"): [Case(logged_in(200))],
     ("api.questionnaire", "GET"): [Case(logged_in(200))],
-    ("api.challenges", "GET"): [Case(reports(200, False)),
-                                        Case(reports(200, True), query="by=cluster&cluster=alpha")],
+    ("api.challenges", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="by=cluster&cluster=alpha")],
     ("api.status", "GET"): [Case({**admins(200), "manager_a": 200, "manager_b": 200})],
     # Authorised by an invitation token in the Authorization header, never by a session or API token: 401 here.
     ("api.submit", "POST"): [Case(everyone(401))],
 }
+
 
 def _rules() -> list[tuple[Rule, str]]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
@@ -187,8 +192,14 @@ def world(app, make_cluster, make_user, quick_client_for) -> World:
     draft = create_wave("wave-2023", "Survey 2023", questionnaire)
     organisations = []
     for name, cluster in (("Alpha One", cluster_a), ("Alpha Two", cluster_a), ("Beta One", cluster_b)):
-        organisation = Organisation(name=name, country=cluster.country, org_type="sme", size_class="small",
-                                    ecosystem=cluster.ecosystem, clusters=[cluster])
+        organisation = Organisation(
+            name=name,
+            country=cluster.country,
+            org_type="sme",
+            size_class="small",
+            ecosystem=cluster.ecosystem,
+            clusters=[cluster],
+        )
         db.session.add(organisation)
         organisations.append(organisation)
     db.session.flush()
@@ -285,8 +296,11 @@ def test_every_rule_is_in_the_matrix():
     assert not EXPECTED.keys() - rules, f"expectations for rules that are gone: {sorted(EXPECTED.keys() - rules)}"
 
 
-POST_RULES = [pytest.param(rule, id=rule.rule) for rule, method in _rules() if method == "POST"
-              and not rule.rule.startswith("/api/")]
+POST_RULES = [
+    pytest.param(rule, id=rule.rule)
+    for rule, method in _rules()
+    if method == "POST" and not rule.rule.startswith("/api/")
+]
 
 
 @pytest.mark.parametrize("rule", POST_RULES)

@@ -32,8 +32,11 @@ def _user(email: str) -> User:
 
 
 def test_create_a_manager_who_can_then_log_in(admin_client, cluster_a, cluster_b):
-    response = _post(admin_client, "/admin/users/new",
-                     {"email": "New.Manager@Example.org", "role": "manager", "clusters": [str(cluster_a.id)]})
+    response = _post(
+        admin_client,
+        "/admin/users/new",
+        {"email": "New.Manager@Example.org", "role": "manager", "clusters": [str(cluster_a.id)]},
+    )
     assert response.status_code == 200
     password = _shown_password(response)
     assert len(password) >= 16
@@ -60,8 +63,10 @@ def test_user_form_checks_its_input(admin_client, admin, cluster_a):
 
 def test_change_a_role_and_clusters(admin_client, manager_a, cluster_a, cluster_b):
     url = f"/admin/users/{manager_a.id}"
-    assert _post(admin_client, url, {"role": "manager", "clusters": [str(cluster_a.id), str(cluster_b.id)]}
-                 ).status_code == 303
+    assert (
+        _post(admin_client, url, {"role": "manager", "clusters": [str(cluster_a.id), str(cluster_b.id)]}).status_code
+        == 303
+    )
     db.session.expire_all()
     assert [c.slug for c in manager_a.clusters] == ["alpha", "beta"]
     assert _post(admin_client, url, {"role": "policymaker"}).status_code == 303
@@ -103,26 +108,40 @@ def test_a_new_password_ends_the_users_sessions(admin_client, client_for, policy
 
 
 def test_create_and_edit_a_cluster(admin_client, cluster_a):
-    bad = _post(admin_client, "/admin/clusters/new", {"slug": "Not A Slug", "name": "", "country": "ZZ",
-                                                      "nuts2": "x", "ecosystem": "space"})
+    bad = _post(
+        admin_client,
+        "/admin/clusters/new",
+        {"slug": "Not A Slug", "name": "", "country": "ZZ", "nuts2": "x", "ecosystem": "space"},
+    )
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
     for field in ("slug", "name", "country", "nuts2", "ecosystem"):
         assert f'id="{field}-error"' in html
-    taken = _post(admin_client, "/admin/clusters/new", {"slug": "alpha", "name": "Another", "country": "ES",
-                                                        "ecosystem": "digital"})
+    taken = _post(
+        admin_client,
+        "/admin/clusters/new",
+        {"slug": "alpha", "name": "Another", "country": "ES", "ecosystem": "digital"},
+    )
     assert taken.status_code == 422 and "already has the short name alpha" in taken.get_data(as_text=True)
 
-    created = _post(admin_client, "/admin/clusters/new", {"slug": "gamma-health", "name": "Gamma Health",
-                                                          "country": "FR", "nuts2": "frk2", "ecosystem": "health"})
+    created = _post(
+        admin_client,
+        "/admin/clusters/new",
+        {"slug": "gamma-health", "name": "Gamma Health", "country": "FR", "nuts2": "frk2", "ecosystem": "health"},
+    )
     assert created.status_code == 303
     cluster = db.session.scalars(select(Cluster).filter_by(slug="gamma-health")).one()
     assert (cluster.name, cluster.country, cluster.nuts2) == ("Gamma Health", "FR", "FRK2")
     page = admin_client.get(f"/admin/clusters/{cluster.id}").get_data(as_text=True)
     assert 'value="Gamma Health"' in page
-    assert _post(admin_client, f"/admin/clusters/{cluster.id}", {"slug": "gamma-health", "name": "Gamma Cluster",
-                                                                 "country": "FR", "ecosystem": "health"}
-                 ).status_code == 303
+    assert (
+        _post(
+            admin_client,
+            f"/admin/clusters/{cluster.id}",
+            {"slug": "gamma-health", "name": "Gamma Cluster", "country": "FR", "ecosystem": "health"},
+        ).status_code
+        == 303
+    )
     db.session.expire_all()
     assert cluster.name == "Gamma Cluster" and cluster.nuts2 is None
 
@@ -133,9 +152,17 @@ def test_create_and_edit_a_cluster(admin_client, cluster_a):
 def test_create_a_wave_from_the_previous_waves_questionnaire(admin_client, open_wave):
     page = unescape(admin_client.get("/admin/waves/new").get_data(as_text=True))
     assert "As in Survey 2021 (version" in page
-    response = _post(admin_client, "/admin/waves/new", {"slug": "wave-2023", "title": "Survey 2023",
-                                                        "source": str(open_wave.id), "opens_on": "2023-03-01",
-                                                        "closes_on": "2023-06-30"})
+    response = _post(
+        admin_client,
+        "/admin/waves/new",
+        {
+            "slug": "wave-2023",
+            "title": "Survey 2023",
+            "source": str(open_wave.id),
+            "opens_on": "2023-03-01",
+            "closes_on": "2023-06-30",
+        },
+    )
     assert response.status_code == 303
     wave = db.session.scalars(select(Wave).filter_by(slug="wave-2023")).one()
     assert wave.state is WaveState.DRAFT and wave.questionnaire_id == open_wave.questionnaire_id
@@ -143,16 +170,27 @@ def test_create_a_wave_from_the_previous_waves_questionnaire(admin_client, open_
 
 
 def test_wave_form_checks_its_input(admin_client, open_wave):
-    response = _post(admin_client, "/admin/waves/new", {"slug": open_wave.slug, "title": "Again", "source": "default",
-                                                        "opens_on": "2024-05-01", "closes_on": "2024-04-01"})
+    response = _post(
+        admin_client,
+        "/admin/waves/new",
+        {
+            "slug": open_wave.slug,
+            "title": "Again",
+            "source": "default",
+            "opens_on": "2024-05-01",
+            "closes_on": "2024-04-01",
+        },
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "The last day cannot be before the first day." in html
-    garbled = _post(admin_client, "/admin/waves/new", {"slug": "w", "title": "T", "source": "999",
-                                                       "opens_on": "tomorrow"})
+    garbled = _post(
+        admin_client, "/admin/waves/new", {"slug": "w", "title": "T", "source": "999", "opens_on": "tomorrow"}
+    )
     assert garbled.status_code == 422
     assert 'id="source-error"' in garbled.get_data(as_text=True) and 'id="opens_on-error"' in garbled.get_data(
-        as_text=True)
+        as_text=True
+    )
     taken = _post(admin_client, "/admin/waves/new", {"slug": open_wave.slug, "title": "Again", "source": "default"})
     assert taken.status_code == 422 and "already has the short name" in taken.get_data(as_text=True)
 

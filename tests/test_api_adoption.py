@@ -11,8 +11,18 @@ from survey.operations.responses import submit_response
 from tests.conftest import complete_answers
 from tests.reports_data import ANSWERS, Reference, populate, raw_responses
 
-ROW_KEYS = {"technology", "n", "using", "planning", "not_planned", "dont_know", "share_using", "share_planning",
-            "ci_using", "suppressed"}
+ROW_KEYS = {
+    "technology",
+    "n",
+    "using",
+    "planning",
+    "not_planned",
+    "dont_know",
+    "share_using",
+    "share_planning",
+    "ci_using",
+    "suppressed",
+}
 
 
 @pytest.fixture
@@ -105,8 +115,9 @@ def test_filters_narrow_the_population(client, scenario):
 
     status, body = _get(client, "wave-2021", by="cluster", type="sme", ecosystem="digital")
     assert status == 200
-    expected = reference.table(scenario.wave.id, {"type": "sme", "ecosystem": "digital"}, "cluster",
-                               _technologies(scenario), ANSWERS)
+    expected = reference.table(
+        scenario.wave.id, {"type": "sme", "ecosystem": "digital"}, "cluster", _technologies(scenario), ANSWERS
+    )
     _check_rows(body["rows"], expected, "cluster", lambda slug: scenario.cluster_id(slug))
 
 
@@ -123,12 +134,16 @@ def test_a_group_withheld_in_its_breakdown_stays_withheld_when_asked_for_by_filt
     assert all(row["suppressed"] for row in body["rows"])
     # A group shown in its breakdown is shown when filtered to, with the same numbers.
     status, body = _get(client, "wave-2021", cluster="alpha")
-    alpha_rows = {row["technology"]: row for row in _get(client, "wave-2021", by="cluster")[1]["rows"]
-                  if row["cluster"] == "alpha"}
+    alpha_rows = {
+        row["technology"]: row
+        for row in _get(client, "wave-2021", by="cluster")[1]["rows"]
+        if row["cluster"] == "alpha"
+    }
     for row in body["rows"]:
         assert not row["suppressed"]
-        assert {k: v for k, v in row.items()} == {k: v for k, v in alpha_rows[row["technology"]].items()
-                                                  if k != "cluster"}
+        assert {k: v for k, v in row.items()} == {
+            k: v for k, v in alpha_rows[row["technology"]].items() if k != "cluster"
+        }
 
 
 def test_choosing_groups_of_the_breakdown_keeps_the_decisions_of_the_whole_breakdown(client, scenario):
@@ -176,19 +191,22 @@ def _values(questionnaire, **overrides):
     return values
 
 
-@pytest.mark.parametrize("params, parameter", [
-    ({"by": "colour"}, "by"),
-    ({"by": "cluster;DROP TABLE tally"}, "by"),
-    ({"by": ["size", "type"]}, "by"),
-    ({"sort": "n"}, "sort"),
-    ({"size": "' OR 1=1 --"}, "size"),
-    ({"cluster": "alpha' OR '1'='1"}, "cluster"),
-    ({"country": "XX"}, "country"),
-    ({"size": ["micro", "small"]}, "size"),
-    ({"wave": "wave-2019"}, "wave"),
-    ({"by": "wave", "wave": "wave-1999"}, "wave"),
-    ({"ecosystem": "x" * 5000}, "ecosystem"),
-])
+@pytest.mark.parametrize(
+    "params, parameter",
+    [
+        ({"by": "colour"}, "by"),
+        ({"by": "cluster;DROP TABLE tally"}, "by"),
+        ({"by": ["size", "type"]}, "by"),
+        ({"sort": "n"}, "sort"),
+        ({"size": "' OR 1=1 --"}, "size"),
+        ({"cluster": "alpha' OR '1'='1"}, "cluster"),
+        ({"country": "XX"}, "country"),
+        ({"size": ["micro", "small"]}, "size"),
+        ({"wave": "wave-2019"}, "wave"),
+        ({"by": "wave", "wave": "wave-1999"}, "wave"),
+        ({"ecosystem": "x" * 5000}, "ecosystem"),
+    ],
+)
 def test_unknown_or_malformed_parameters_get_a_400_listing_what_is_allowed(client, scenario, params, parameter):
     status, body = _get(client, "wave-2021", **params)
     assert status == 400

@@ -45,8 +45,13 @@ def test_same_validation_as_the_form(client, invited):
     response = _post(client, invited, body)
     assert response.status_code == 422
     errors = response.get_json()["errors"]
-    assert {"adoption.ai", "adoption.cloud", "indicators.employees_now", "comments.comments",
-            "adoption.teleportation"} <= set(errors)
+    assert {
+        "adoption.ai",
+        "adoption.cloud",
+        "indicators.employees_now",
+        "comments.comments",
+        "adoption.teleportation",
+    } <= set(errors)
     assert db.session.scalar(select(func.count()).select_from(Response)) == 0
 
 
@@ -77,8 +82,9 @@ def test_surveys_questionnaire_and_status(client, invited, admin, manager_b, mak
     _post(client, invited, _body(invited.wave.questionnaire.parsed))
     status = client.get("/api/v1/surveys/wave-2021/status", headers=headers).get_json()
     assert status["total"] == {"invited": 1, "responses": 1}
-    assert status["clusters"] == [{"cluster": invited.cluster.slug, "name": invited.cluster.name, "invited": 1,
-                                   "responses": 1}]
+    assert status["clusters"] == [
+        {"cluster": invited.cluster.slug, "name": invited.cluster.name, "invited": 1, "responses": 1}
+    ]
     other = create_api_token(manager_b, "script", clock.now())[1]
     db.session.commit()
     scoped = client.get("/api/v1/surveys/wave-2021/status", headers={"Authorization": f"Bearer {other}"})

@@ -64,8 +64,12 @@ def test_session_cookie_is_secure_in_production(monkeypatch, database_url, backe
         db.session.commit()
         client = app.test_client()
         # Over https, Flask-WTF also checks that the form came from this site.
-        response = log_in(client, "admin@example.org", base_url="https://survey.example.org",
-                          headers={"Referer": "https://survey.example.org/login"})
+        response = log_in(
+            client,
+            "admin@example.org",
+            base_url="https://survey.example.org",
+            headers={"Referer": "https://survey.example.org/login"},
+        )
         assert response.status_code == 303
         cookie = response.headers["Set-Cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -186,14 +190,20 @@ def test_next_goes_back_to_the_page_asked_for_but_never_off_site(client, manager
 def test_password_change_ends_other_sessions(client_for, policymaker):
     browser = client_for(policymaker)
     other_device = client_for(policymaker)
-    wrong = _post(browser, "/account/password", {"current": "wrong", "new": "a new long password", "confirm":
-                                                 "a new long password"})
+    wrong = _post(
+        browser,
+        "/account/password",
+        {"current": "wrong", "new": "a new long password", "confirm": "a new long password"},
+    )
     assert wrong.status_code == 422 and "This is not your current password." in wrong.get_data(as_text=True)
     short = _post(browser, "/account/password", {"current": PASSWORD, "new": "short", "confirm": "short"})
     assert short.status_code == 422 and "at least 12 characters" in short.get_data(as_text=True)
 
-    done = _post(browser, "/account/password", {"current": PASSWORD, "new": "a new long password",
-                                                "confirm": "a new long password"})
+    done = _post(
+        browser,
+        "/account/password",
+        {"current": PASSWORD, "new": "a new long password", "confirm": "a new long password"},
+    )
     assert done.status_code == 303
     assert browser.get("/account").status_code == 200
     assert other_device.get("/account").status_code == 302
@@ -239,8 +249,13 @@ def redis_limited_app(database_url, backend):
             connection.delete(*keys)
 
     forget_counts()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_STORAGE_URI": REDIS_URL,
-                      "LOGIN_RATE_LIMIT": "4 per minute"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_STORAGE_URI": REDIS_URL,
+            "LOGIN_RATE_LIMIT": "4 per minute",
+        }
+    )
     app.test_client_class = BrowserLikeClient
     with app.app_context():
         if backend == "sqlite":

@@ -59,7 +59,7 @@ def _total(client, slug: str = "wave-2021") -> list[dict]:
 
 def _main(html: bytes) -> str:
     text = html.decode()
-    return text[text.index("<main"):text.index("</main>")]
+    return text[text.index("<main") : text.index("</main>")]
 
 
 def _refuse_to_compute(monkeypatch):
@@ -115,8 +115,9 @@ def test_a_manager_never_gets_a_policymakers_entry(cache, scenario, policymaker,
     assert "Beta Cluster" in page and "Alpha Cluster" not in page
 
 
-def test_the_admins_export_link_follows_the_reader_not_the_cached_page(cache, scenario, policymaker,
-                                                                      quick_client_for, make_user):
+def test_the_admins_export_link_follows_the_reader_not_the_cached_page(
+    cache, scenario, policymaker, quick_client_for, make_user
+):
     """The page's main block is cached, and only admins have the full response export in its downloads."""
     admin = quick_client_for(make_user("a@example.org", "admin"))
     export = "/reports/wave-2021/responses.csv"
@@ -168,15 +169,19 @@ def _invited(page: bytes, cluster: str = "") -> int:
     return int(found.group(1))
 
 
-def test_a_submission_does_not_count_the_invitations_again(cache, scenario, policymaker, make_invited, client,
-                                                            monkeypatch):
+def test_a_submission_does_not_count_the_invitations_again(
+    cache, scenario, policymaker, make_invited, client, monkeypatch
+):
     invited = make_invited(clusters=[scenario.clusters["alpha"]])
     before = policymaker.get("/reports/wave-2021").data
     for module in (survey.cache, reports.results):
         monkeypatch.setattr(module, "invitations_per_cluster", _refuse)
     form = client.get(invited.url)
-    data = {**complete_answers(scenario.wave.questionnaire.parsed), "csrf_token": csrf_token(form.data.decode()),
-            "action": "submit"}
+    data = {
+        **complete_answers(scenario.wave.questionnaire.parsed),
+        "csrf_token": csrf_token(form.data.decode()),
+        "action": "submit",
+    }
     assert client.post(invited.url, data=data).status_code == 303
     after = policymaker.get("/reports/wave-2021").data
     assert _main(after) != _main(before), "the page counts the new response"
@@ -185,8 +190,14 @@ def test_a_submission_does_not_count_the_invitations_again(cache, scenario, poli
 
 def test_new_invitations_and_members_are_counted_at_once(cache, scenario, policymaker):
     beta = scenario.clusters["beta"]
-    organisation = Organisation(name="Newcomer", country=beta.country, org_type="sme", size_class="small",
-                                ecosystem=beta.ecosystem, clusters=[beta])
+    organisation = Organisation(
+        name="Newcomer",
+        country=beta.country,
+        org_type="sme",
+        size_class="small",
+        ecosystem=beta.ecosystem,
+        clusters=[beta],
+    )
     db.session.add(organisation)
     db.session.commit()
     before = policymaker.get("/reports/wave-2021").data

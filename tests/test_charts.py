@@ -16,12 +16,23 @@ from reports.context import Option
 from reports.statistics import add_interval, add_shares
 
 SVG = "{http://www.w3.org/2000/svg}"
-ADOPTION = [Option("using", "using", "Currently using"), Option("planning", "planning", "Planning to use"),
-            Option("not_planned", "not_planned", "Not using and no plans"),
-            Option("dont_know", "dont_know", "Don't know")]
-IMPORTANCE = [Option(code, code, label) for code, label in
-              (("1", "1 (not important)"), ("2", "2"), ("3", "3"), ("4", "4"), ("5", "5 (very important)"),
-               ("na", "Not applicable"))]
+ADOPTION = [
+    Option("using", "using", "Currently using"),
+    Option("planning", "planning", "Planning to use"),
+    Option("not_planned", "not_planned", "Not using and no plans"),
+    Option("dont_know", "dont_know", "Don't know"),
+]
+IMPORTANCE = [
+    Option(code, code, label)
+    for code, label in (
+        ("1", "1 (not important)"),
+        ("2", "2"),
+        ("3", "3"),
+        ("4", "4"),
+        ("5", "5 (very important)"),
+        ("na", "Not applicable"),
+    )
+]
 PAYLOAD = '"><svg onload=alert(1)>'
 
 
@@ -41,12 +52,25 @@ def _table(rows: list[dict], codes: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _adoption_rows(group: str | None = None, label: str | None = None, wave: str = "2021", scale: int = 1,
-                   suppressed: bool = False) -> list[dict]:
+def _adoption_rows(
+    group: str | None = None, label: str | None = None, wave: str = "2021", scale: int = 1, suppressed: bool = False
+) -> list[dict]:
     counts = {"cloud": (12, 5, 3, 0), "ai": (4, 6, 9, 1), "blockchain": (1, 2, 17, 0)}
-    return [{"item": item, "item_label": item.title(), "group": group, "group_label": label, "wave_value": wave,
-             "using": u * scale, "planning": p * scale, "not_planned": n * scale, "dont_know": d * scale,
-             "suppressed": suppressed} for item, (u, p, n, d) in counts.items()]
+    return [
+        {
+            "item": item,
+            "item_label": item.title(),
+            "group": group,
+            "group_label": label,
+            "wave_value": wave,
+            "using": u * scale,
+            "planning": p * scale,
+            "not_planned": n * scale,
+            "dont_know": d * scale,
+            "suppressed": suppressed,
+        }
+        for item, (u, p, n, d) in counts.items()
+    ]
 
 
 def _marks(svg: str, kind: str) -> int:
@@ -84,8 +108,12 @@ def test_withheld_rows_never_reach_a_chart():
 def test_comparison_chart_draws_a_bar_per_technology_and_group_shown():
     codes = ["using", "planning", "not_planned", "dont_know"]
     total = _table(_adoption_rows(scale=3), codes)
-    groups = _table(_adoption_rows("a", "Alpha") + _adoption_rows("b", "Beta", suppressed=True)
-                    + _adoption_rows("c", "Gamma", scale=2), codes)
+    groups = _table(
+        _adoption_rows("a", "Alpha")
+        + _adoption_rows("b", "Beta", suppressed=True)
+        + _adoption_rows("c", "Gamma", scale=2),
+        codes,
+    )
     svg = charts.to_svg(charts.comparison_chart(groups, total))
     assert _marks(svg, "rect") == 3 * 3  # all clusters, Alpha and Gamma; Beta is withheld
     spec = charts.to_spec(charts.comparison_chart(groups, total, "using_or_planning"))
@@ -95,15 +123,18 @@ def test_comparison_chart_draws_a_bar_per_technology_and_group_shown():
 
 def test_heat_map_draws_every_cell_and_greys_out_withheld_ones():
     codes = ["using", "planning", "not_planned", "dont_know"]
-    groups = _table(_adoption_rows("a", "Alpha") + _adoption_rows("b", "Beta", suppressed=True)
-                    + _adoption_rows("c", "Gamma", scale=2), codes)
+    groups = _table(
+        _adoption_rows("a", "Alpha")
+        + _adoption_rows("b", "Beta", suppressed=True)
+        + _adoption_rows("c", "Gamma", scale=2),
+        codes,
+    )
     chart = charts.heatmap_chart(groups)
     svg = charts.to_svg(chart)
     assert _marks(svg, "rect") == 9  # 6 coloured cells and 3 grey ones
     assert _marks(svg, "text") == 9
     spec = charts.to_spec(chart)
-    withheld = [value for dataset in spec["datasets"].values() for value in dataset
-                if value.get("group") == "Beta"]
+    withheld = [value for dataset in spec["datasets"].values() for value in dataset if value.get("group") == "Beta"]
     assert withheld and all(value.get("share") is None and value.get("n") is None for value in withheld)
 
 
@@ -119,8 +150,19 @@ def test_waves_chart_draws_a_dot_per_wave_and_a_line_per_technology_with_both():
 
 def test_challenges_chart_draws_one_segment_per_challenge_and_level_given():
     codes = [option.key for option in IMPORTANCE]
-    rows = [{"item": f"c{i}", "item_label": f"Challenge {i}", "1": i, "2": 2, "3": 5, "4": 6 - i, "5": 3,
-             "na": 1 if i % 2 else 0} for i in range(5)]
+    rows = [
+        {
+            "item": f"c{i}",
+            "item_label": f"Challenge {i}",
+            "1": i,
+            "2": 2,
+            "3": 5,
+            "4": 6 - i,
+            "5": 3,
+            "na": 1 if i % 2 else 0,
+        }
+        for i in range(5)
+    ]
     table = _table(rows, codes)
     svg = charts.to_svg(charts.challenges_chart(table, IMPORTANCE))
     assert _marks(svg, "rect") == int((table[codes] > 0).to_numpy().sum())
@@ -148,17 +190,22 @@ def test_names_are_data_in_specs_and_escaped_in_svg(build):
     ET.fromstring(svg)  # still well-formed XML
 
 
-
 def _every_chart() -> dict[str, charts.Figure]:
     codes = ["using", "planning", "not_planned", "dont_know"]
     total = _table(_adoption_rows(scale=3), codes)
     groups = _table(_adoption_rows("a", "Alpha") + _adoption_rows("b", "Beta", suppressed=True), codes)
     waves = _table(_adoption_rows(wave="2019") + _adoption_rows(wave="2021", scale=2), codes)
-    challenges = _table([{"item": "c", "item_label": "Challenge", "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "na": 0}],
-                        [option.key for option in IMPORTANCE])
-    return {"adoption": charts.adoption_chart(total, ADOPTION), "comparison": charts.comparison_chart(groups, total),
-            "heatmap": charts.heatmap_chart(groups), "waves": charts.waves_chart(waves),
-            "challenges": charts.challenges_chart(challenges, IMPORTANCE)}
+    challenges = _table(
+        [{"item": "c", "item_label": "Challenge", "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "na": 0}],
+        [option.key for option in IMPORTANCE],
+    )
+    return {
+        "adoption": charts.adoption_chart(total, ADOPTION),
+        "comparison": charts.comparison_chart(groups, total),
+        "heatmap": charts.heatmap_chart(groups),
+        "waves": charts.waves_chart(waves),
+        "challenges": charts.challenges_chart(challenges, IMPORTANCE),
+    }
 
 
 @pytest.mark.parametrize("name", ["adoption", "comparison", "heatmap", "waves", "challenges"])
@@ -177,8 +224,9 @@ def test_specs_kept_between_pages_follow_the_words_and_are_never_changed_in_plac
     must get its own, and drawing at a fixed width must not change what the next page is given."""
     table = _table(_adoption_rows(), ["using", "planning", "not_planned", "dont_know"])
     english = charts.to_spec(charts.adoption_chart(table, ADOPTION))
-    french = charts.ChartText(short_answers={"using": "Utilise", "planning": "Prévu", "not_planned": "Non prévu",
-                                             "dont_know": "Ne sait pas"})
+    french = charts.ChartText(
+        short_answers={"using": "Utilise", "planning": "Prévu", "not_planned": "Non prévu", "dont_know": "Ne sait pas"}
+    )
     spec = charts.to_spec(charts.adoption_chart(table, ADOPTION, french))
     assert spec["encoding"]["color"]["scale"]["domain"] == ["Utilise", "Prévu", "Non prévu", "Ne sait pas"]
     assert english["encoding"]["color"]["scale"]["domain"][0] == "Using"

@@ -29,8 +29,9 @@ def test_demo_loads_waves_clusters_and_responses_and_prints_a_working_link(runne
     page = client.get(f"/r/{token}")
     assert page.status_code == 200
     data = complete_answers(open_wave.questionnaire.parsed)
-    posted = client.post(f"/r/{token}", data={**data, "action": "submit",
-                                              "csrf_token": csrf_token(page.get_data(as_text=True))})
+    posted = client.post(
+        f"/r/{token}", data={**data, "action": "submit", "csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
     assert posted.status_code == 303
     assert db.session.scalar(select(func.count()).select_from(Response).filter_by(wave_id=open_wave.id)) == 41
 
@@ -56,8 +57,20 @@ def test_demo_run_again_keeps_data_and_prints_a_new_link(runner):
 def test_invitations_create_makes_what_is_missing_and_prints_one_link(runner, client, open_wave, make_cluster):
     make_cluster("basque-digital")
     db.session.commit()
-    result = runner.invoke(args=["invitations", "create", "--survey", "wave-2021", "--organisation", "Nova Labs",
-                                 "--cluster", "basque-digital", "--email", "ana@nova.example"])
+    result = runner.invoke(
+        args=[
+            "invitations",
+            "create",
+            "--survey",
+            "wave-2021",
+            "--organisation",
+            "Nova Labs",
+            "--cluster",
+            "basque-digital",
+            "--email",
+            "ana@nova.example",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert len(result.stdout.strip().splitlines()) == 1
     token = LINK.match(result.stdout.strip()).group(1)
@@ -66,8 +79,18 @@ def test_invitations_create_makes_what_is_missing_and_prints_one_link(runner, cl
     assert [c.email for c in db.session.scalars(select(Contact))] == ["ana@nova.example"]
     assert client.get(f"/r/{token}").status_code == 200
 
-    again = runner.invoke(args=["invitations", "create", "--survey", "wave-2021", "--organisation", "Nova Labs",
-                                "--cluster", "basque-digital"])
+    again = runner.invoke(
+        args=[
+            "invitations",
+            "create",
+            "--survey",
+            "wave-2021",
+            "--organisation",
+            "Nova Labs",
+            "--cluster",
+            "basque-digital",
+        ]
+    )
     assert again.exit_code == 0
     assert "earlier link no longer works" in again.stderr
     assert client.get(f"/r/{token}").status_code == 404
@@ -83,8 +106,9 @@ def test_invitations_create_refuses_unknown_survey_cluster_and_bad_email(runner,
     assert unknown_survey.exit_code == 2 and "no survey wave 'nope'" in unknown_survey.output
     unknown_cluster = runner.invoke(args=[*base, "--survey", "wave-2021", "--cluster", "nope"])
     assert unknown_cluster.exit_code == 2 and "no cluster 'nope'" in unknown_cluster.output
-    bad_email = runner.invoke(args=[*base, "--survey", "wave-2021", "--cluster", "basque-digital",
-                                    "--email", "not-an-address"])
+    bad_email = runner.invoke(
+        args=[*base, "--survey", "wave-2021", "--cluster", "basque-digital", "--email", "not-an-address"]
+    )
     assert bad_email.exit_code == 2 and "--email" in bad_email.output
     assert _count(Invitation) == 0
 

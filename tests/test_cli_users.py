@@ -14,8 +14,10 @@ def _user(email: str) -> User | None:
 
 
 def test_users_create_reads_the_password_from_standard_input(runner, client, cluster_a, cluster_b):
-    result = runner.invoke(args=["users", "create", "Lead@Example.org", "--role", "manager", "--cluster", "alpha",
-                                 "--cluster", "beta"], input=f"{PASSWORD}\n")
+    result = runner.invoke(
+        args=["users", "create", "Lead@Example.org", "--role", "manager", "--cluster", "alpha", "--cluster", "beta"],
+        input=f"{PASSWORD}\n",
+    )
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "Created manager of alpha, beta: lead@example.org"
     user = _user("lead@example.org")
@@ -30,8 +32,10 @@ def test_users_create_refuses_bad_input(runner, cluster_a, admin):
         (["users", "create", "x@example.org", "--role", "emperor"], "Invalid value for '--role'"),
         (["users", "create", "x@example.org", "--role", "manager", "--cluster", "nowhere"], "no cluster 'nowhere'"),
         (["users", "create", "x@example.org", "--role", "manager"], "needs at least one cluster"),
-        (["users", "create", "x@example.org", "--role", "policymaker", "--cluster", "alpha"],
-         "only for --role manager"),
+        (
+            ["users", "create", "x@example.org", "--role", "policymaker", "--cluster", "alpha"],
+            "only for --role manager",
+        ),
         (["users", "create", "ADMIN@example.org", "--role", "admin"], "already an account"),
     ]
     for args, message in cases:

@@ -22,8 +22,14 @@ from tests.reports_data import ANSWERS, CHALLENGE_CODES, Reference, populate, ra
 SLUG = "wave-2021"
 #: What people type that a spreadsheet would run, one per cluster name.
 PAYLOADS = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)"]
-MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "json": "application/json", "png": "image/png", "pdf": "application/pdf", "zip": "application/zip"}
+MIME = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "zip": "application/zip",
+}
 
 
 @pytest.fixture
@@ -100,8 +106,12 @@ def test_csv_matches_the_recomputation_and_suppresses_like_the_pages(clients, sc
     assert responses["all"]["value"] == "39" and responses["gamma"]["value"] == ""
     # A filtered download is the filtered population, like the page.
     filtered = _long(_get(clients["policymaker"], f"/reports/{SLUG}/adoption.csv", "csv", cluster="alpha"))
-    _check_long(filtered, "adoption", reference.table(scenario.wave.id, {"cluster": ids["alpha"]}, None,
-                                                      technologies, ANSWERS), None)
+    _check_long(
+        filtered,
+        "adoption",
+        reference.table(scenario.wave.id, {"cluster": ids["alpha"]}, None, technologies, ANSWERS),
+        None,
+    )
 
 
 def test_xlsx_has_a_sheet_per_table_numbers_as_numbers_and_no_formulas(clients, scenario):
@@ -184,8 +194,17 @@ def test_every_format_as_every_role(clients, scenario, role):
     text = "\n".join(page.extract_text() for page in brief.pages)
     # Key figures and method on page 1, then adoption, heat map, waves and challenges (no clusters chosen).
     assert len(brief.pages) == 5
-    for words in ("Key figures", "Responses: 39", "Method", "Wilson", "fewer than 5", "Adoption by technology",
-                  "Clusters by technology", "Change between waves", "Pandemic challenges"):
+    for words in (
+        "Key figures",
+        "Responses: 39",
+        "Method",
+        "Wilson",
+        "fewer than 5",
+        "Adoption by technology",
+        "Clusters by technology",
+        "Change between waves",
+        "Pandemic challenges",
+    ):
         assert words in text, words
     pack = zipfile.ZipFile(io.BytesIO(_get(client, f"/reports/{SLUG}/summary.zip", "zip")))
     suffixes = sorted(name.split("-", 2)[2].split("-")[0] + "." + name.rsplit(".", 1)[1] for name in pack.namelist())
@@ -198,8 +217,16 @@ def test_every_format_as_every_role(clients, scenario, role):
 
 def test_a_manager_asking_for_another_cluster_gets_404_in_every_format(clients, scenario):
     client = clients["manager"]
-    for path in ("adoption.csv", "adoption.xlsx", "adoption.json", "codebook.csv", "charts/adoption.png",
-                 "charts/adoption.pdf", "brief.pdf", "summary.zip"):
+    for path in (
+        "adoption.csv",
+        "adoption.xlsx",
+        "adoption.json",
+        "codebook.csv",
+        "charts/adoption.png",
+        "charts/adoption.pdf",
+        "brief.pdf",
+        "summary.zip",
+    ):
         assert client.get(f"/reports/{SLUG}/{path}?cluster=beta").status_code == 404, path
     assert client.get(f"/reports/{SLUG}/adoption.csv?nonsense=1").status_code == 400
 
@@ -210,7 +237,9 @@ def test_downloads_are_audited_and_rate_limited(app, clients, scenario):
     _get(client, f"/reports/{SLUG}/charts/challenges.png", "png")
     logs = db.session.scalars(select(DownloadLog).order_by(DownloadLog.id)).all()
     assert [(log.what, log.survey, log.filters) for log in logs] == [
-        ("adoption.csv", SLUG, {"size": ["small"]}), ("chart:challenges.png", SLUG, {})]
+        ("adoption.csv", SLUG, {"size": ["small"]}),
+        ("chart:challenges.png", SLUG, {}),
+    ]
     policymaker = db.session.scalars(select(User).filter_by(email="policy@example.org")).one()
     assert {log.user_id for log in logs} == {policymaker.id} and all(log.downloaded_at for log in logs)
     app.config["EXPORT_RATE_LIMIT"] = "1 per minute"
@@ -231,8 +260,11 @@ def test_the_full_response_export_is_for_admins_pseudonymous_and_safe(app, clien
     body = response.get_data().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == 39
-    earlier = list(csv.DictReader(io.StringIO(
-        clients["admin"].get("/reports/wave-2019/responses.csv").get_data().decode("utf-8-sig"))))
+    earlier = list(
+        csv.DictReader(
+            io.StringIO(clients["admin"].get("/reports/wave-2019/responses.csv").get_data().decode("utf-8-sig"))
+        )
+    )
     reference, _ = raw_responses()
     assert len(earlier) == (reference["wave_id"] == scenario.earlier.id).sum() > 0
     # The pseudonym is stable across waves and is not the organisation's id.
@@ -271,8 +303,11 @@ def test_contact_emails_reach_no_report_download_or_api_answer(scenario, clients
         _get(policymaker, "/reports/wave-2021/adoption.json", "json"),
     ]
     workbook = load_workbook(io.BytesIO(_get(policymaker, "/reports/wave-2021/adoption.xlsx", "xlsx")))
-    bodies.append(" ".join(str(cell.value) for sheet in workbook for row in sheet.iter_rows() for cell in row
-                           if cell.value is not None).encode())
+    bodies.append(
+        " ".join(
+            str(cell.value) for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.value is not None
+        ).encode()
+    )
     brief = PdfReader(io.BytesIO(_get(policymaker, "/reports/wave-2021/brief.pdf", "pdf")))
     bodies.append(" ".join(page.extract_text() for page in brief.pages).encode())
     assert len(bodies) == 6 and all(bodies)

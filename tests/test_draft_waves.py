@@ -28,10 +28,10 @@ def _wave_routes(app):
 
 
 def _url(rule, wave: str, cluster: str, organisation_id: int) -> str:
-    values = {"slug": wave, "wave_slug": wave, "cluster_slug": cluster, "name": "adoption",
-              "org_id": organisation_id}
-    _domain, path = rule.build({name: values[name] for name in rule.arguments if name not in (rule.defaults or {})},
-                         append_unknown=False)
+    values = {"slug": wave, "wave_slug": wave, "cluster_slug": cluster, "name": "adoption", "org_id": organisation_id}
+    _domain, path = rule.build(
+        {name: values[name] for name in rule.arguments if name not in (rule.defaults or {})}, append_unknown=False
+    )
     return path
 
 
@@ -74,15 +74,21 @@ def test_a_draft_wave_answers_404_on_every_route_that_takes_a_wave(app, draft_wo
         assert roles, f"{rule.endpoint} is open to no role"
         for role in roles:
             client = clients[role]
-            csrf = csrf_token(client.get(f"/manage/{cluster.slug}/").get_data(as_text=True)) \
-                if role is not Role.POLICYMAKER else ""
+            csrf = (
+                csrf_token(client.get(f"/manage/{cluster.slug}/").get_data(as_text=True))
+                if role is not Role.POLICYMAKER
+                else ""
+            )
             bearer = rule.rule.startswith("/api/") and method == "POST"
             for wave, expect_404 in ((draft.slug, True), ("wave-2021", False)):
                 url = _url(rule, wave, cluster.slug, organisation.id)
                 # The API takes the wave's own invitation token: for the draft, a working credential for a wave
                 # nobody may see yet.
-                token = _fresh_token(db.session.scalars(select(Wave).filter_by(slug=wave)).one(), organisation) \
-                    if bearer else csrf
+                token = (
+                    _fresh_token(db.session.scalars(select(Wave).filter_by(slug=wave)).one(), organisation)
+                    if bearer
+                    else csrf
+                )
                 response = _request(client, method, url, token)
                 if expect_404:
                     assert response.status_code == 404, (role, method, url, response.status_code)
@@ -93,9 +99,18 @@ def test_a_draft_wave_answers_404_on_every_route_that_takes_a_wave(app, draft_wo
                     assert response.status_code != 404, (role, method, url)
             checked.append((rule.endpoint, method, role))
     assert {endpoint for endpoint, _, _ in checked} >= {
-        "reports.report", "reports.chart_svg", "downloads.report_tables", "downloads.brief_pdf",
-        "downloads.response_export", "api.adoption", "api.challenges", "api.survey", "api.status", "api.submit",
-        "manage.wave"}
+        "reports.report",
+        "reports.chart_svg",
+        "downloads.report_tables",
+        "downloads.brief_pdf",
+        "downloads.response_export",
+        "api.adoption",
+        "api.challenges",
+        "api.survey",
+        "api.status",
+        "api.submit",
+        "manage.wave",
+    }
 
 
 def _fresh_token(wave: Wave, organisation) -> str:

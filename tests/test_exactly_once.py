@@ -47,9 +47,17 @@ def test_twenty_parallel_submissions_through_one_link_leave_one_response(app, in
 def test_the_database_refuses_a_second_response_row(app, invited):
     def row() -> Response:
         now = datetime(2021, 5, 1)
-        return Response(wave_id=invited.wave.id, organisation_id=invited.organisation.id, country="ES",
-                        org_type="sme", size_class="small", ecosystem="digital", answers={}, submitted_at=now,
-                        updated_at=now)
+        return Response(
+            wave_id=invited.wave.id,
+            organisation_id=invited.organisation.id,
+            country="ES",
+            org_type="sme",
+            size_class="small",
+            ecosystem="digital",
+            answers={},
+            submitted_at=now,
+            updated_at=now,
+        )
 
     db.session.add(row())
     db.session.commit()

@@ -11,14 +11,16 @@ from reports.frames import records
 
 
 def test_records_are_plain_python_values_with_none_for_missing_numbers():
-    table = pd.DataFrame({
-        "item": pd.array(["ai", "robots", "cloud"], dtype="str"),
-        "n": [12, 0, 7],
-        "using": pd.array([5, None, 3], dtype="Int64"),  # a withheld count
-        "share": [5 / 12, math.nan, 3 / 7],
-        "suppressed": [False, True, False],
-        "group": [None, 3, "x"],
-    })
+    table = pd.DataFrame(
+        {
+            "item": pd.array(["ai", "robots", "cloud"], dtype="str"),
+            "n": [12, 0, 7],
+            "using": pd.array([5, None, 3], dtype="Int64"),  # a withheld count
+            "share": [5 / 12, math.nan, 3 / 7],
+            "suppressed": [False, True, False],
+            "group": [None, 3, "x"],
+        }
+    )
     rows = records(table)
     assert rows == [
         {"item": "ai", "n": 12, "using": 5, "share": 5 / 12, "suppressed": False, "group": None},

@@ -57,8 +57,12 @@ def inbox(app):
     port = _free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SECURITY="none",
-                      MAIL_FROM="Cluster survey <survey@cluster.example>")
+    app.config.update(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=port,
+        MAIL_SECURITY="none",
+        MAIL_FROM="Cluster survey <survey@cluster.example>",
+    )
     yield handler
     controller.stop()
 
@@ -68,8 +72,9 @@ def members(cluster_a, open_wave):
     """Members of cluster A: two with contact persons (one with two), one without."""
     created = {}
     for name in ("Able", "Baker", "Charlie"):
-        organisation = Organisation(name=name, country="ES", org_type="sme", size_class="small",
-                                    ecosystem="digital", clusters=[cluster_a])
+        organisation = Organisation(
+            name=name, country="ES", org_type="sme", size_class="small", ecosystem="digital", clusters=[cluster_a]
+        )
         db.session.add(organisation)
         created[name] = organisation
     db.session.flush()
@@ -124,8 +129,10 @@ def test_reminders_go_to_those_who_have_not_answered_with_a_new_link(manager_cli
     able_link, baker_link = _link(inbox.to("able@example.org")[0]), _link(inbox.to("baker@example.org")[0])
     page = respondent.get(able_link).get_data(as_text=True)
     answers = complete_answers(open_wave.questionnaire.parsed)
-    assert respondent.post(able_link, data={**answers, "action": "submit",
-                                            "csrf_token": csrf_token(page)}).status_code == 303
+    assert (
+        respondent.post(able_link, data={**answers, "action": "submit", "csrf_token": csrf_token(page)}).status_code
+        == 303
+    )
     page = respondent.get(baker_link).get_data(as_text=True)
     respondent.post(baker_link, data={"comments": "started", "action": "save", "csrf_token": csrf_token(page)})
     inbox.messages.clear()

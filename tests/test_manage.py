@@ -56,8 +56,13 @@ def test_manager_sees_only_their_clusters(manager_client, cluster_a, cluster_b):
 
 
 def test_odd_addresses_are_404s(manager_client, admin_client, cluster_a, open_wave):
-    for url in ("/manage/alpha/members/99999999999999999999999", "/manage/%00/", "/manage/alpha/waves/%00",
-                "/manage/alpha/members/0", "/manage/alpha/members/-1"):
+    for url in (
+        "/manage/alpha/members/99999999999999999999999",
+        "/manage/%00/",
+        "/manage/alpha/waves/%00",
+        "/manage/alpha/members/0",
+        "/manage/alpha/members/-1",
+    ):
         assert manager_client.get(url).status_code == 404, url
     for url in ("/admin/users/99999999999999999999999", "/admin/clusters/2147483648"):
         assert admin_client.get(url).status_code == 404, url
@@ -67,12 +72,15 @@ def test_policymakers_do_not_see_members(policymaker_client, cluster_a):
     assert policymaker_client.get("/manage/alpha/").status_code == 403
 
 
-def test_a_member_of_another_cluster_is_not_reachable_through_mine(manager_client, make_invited, cluster_a,
-                                                                    cluster_b):
+def test_a_member_of_another_cluster_is_not_reachable_through_mine(manager_client, make_invited, cluster_a, cluster_b):
     other = make_invited([cluster_b], name="Beta Member")
     assert manager_client.get(f"/manage/alpha/members/{other.organisation.id}").status_code == 404
-    response = _post(manager_client, f"/manage/alpha/members/{other.organisation.id}/contacts",
-                     {"email": "spy@example.org"}, page="/manage/alpha/members/new")
+    response = _post(
+        manager_client,
+        f"/manage/alpha/members/{other.organisation.id}/contacts",
+        {"email": "spy@example.org"},
+        page="/manage/alpha/members/new",
+    )
     assert response.status_code == 404
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
 
@@ -81,9 +89,18 @@ def test_a_member_of_another_cluster_is_not_reachable_through_mine(manager_clien
 
 
 def test_add_a_member_with_a_contact(manager_client, cluster_a):
-    response = _post(manager_client, "/manage/alpha/members/new",
-                     {"name": "Helix Labs", "country": "ES", "org_type": "sme", "size_class": "small",
-                      "contact_name": "Ana García", "contact_email": "ana@helix.example"})
+    response = _post(
+        manager_client,
+        "/manage/alpha/members/new",
+        {
+            "name": "Helix Labs",
+            "country": "ES",
+            "org_type": "sme",
+            "size_class": "small",
+            "contact_name": "Ana García",
+            "contact_email": "ana@helix.example",
+        },
+    )
     assert response.status_code == 303
     member = _member("Helix Labs")
     assert [c.slug for c in member.clusters] == ["alpha"] and member.ecosystem == "digital"
@@ -93,8 +110,11 @@ def test_add_a_member_with_a_contact(manager_client, cluster_a):
 
 
 def test_bad_member_details_come_back_with_messages(manager_client, cluster_a):
-    response = _post(manager_client, "/manage/alpha/members/new",
-                     {"name": "  ", "country": "XX", "org_type": "pirate", "contact_email": "not an address"})
+    response = _post(
+        manager_client,
+        "/manage/alpha/members/new",
+        {"name": "  ", "country": "XX", "org_type": "pirate", "contact_email": "not an address"},
+    )
     assert response.status_code == 422
     html = unescape(response.get_data(as_text=True))
     assert "Enter the organisation's name." in html
@@ -103,8 +123,9 @@ def test_bad_member_details_come_back_with_messages(manager_client, cluster_a):
     assert _organisations() == 0
 
 
-def test_a_name_registered_with_another_cluster_cannot_be_claimed(manager_client, admin_client, make_invited,
-                                                                   cluster_a, cluster_b):
+def test_a_name_registered_with_another_cluster_cannot_be_claimed(
+    manager_client, admin_client, make_invited, cluster_a, cluster_b
+):
     make_invited([cluster_b], name="Shared Works")
     response = _post(manager_client, "/manage/alpha/members/new", {"name": "Shared Works", "country": "ES"})
     assert response.status_code == 422
@@ -123,7 +144,8 @@ def test_edit_a_member(manager_client, make_invited, cluster_a):
     url = f"/manage/alpha/members/{invited.organisation.id}/edit"
     taken = _post(manager_client, url, {"name": "Taken Name", "country": "ES"})
     assert taken.status_code == 422 and "Another organisation is already called Taken Name." in taken.get_data(
-        as_text=True)
+        as_text=True
+    )
     assert _post(manager_client, url, {"name": "New Name", "country": "PT", "size_class": "medium"}).status_code == 303
     db.session.expire_all()
     assert invited.organisation.name == "New Name" and invited.organisation.size_class == "medium"
@@ -134,8 +156,10 @@ def test_contacts_are_added_and_erased(manager_client, make_invited, cluster_a):
     page = f"/manage/alpha/members/{invited.organisation.id}"
     bad = _post(manager_client, f"{page}/contacts", {"email": "nope"}, page=page)
     assert bad.status_code == 422 and 'id="email-error"' in bad.get_data(as_text=True)
-    assert _post(manager_client, f"{page}/contacts", {"name": "Ola", "email": "ola@example.org"},
-                 page=page).status_code == 303
+    assert (
+        _post(manager_client, f"{page}/contacts", {"name": "Ola", "email": "ola@example.org"}, page=page).status_code
+        == 303
+    )
     contact = db.session.scalars(select(Contact)).one()
     assert _post(manager_client, f"{page}/contacts/{contact.id}/delete", page=page).status_code == 303
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
@@ -146,18 +170,24 @@ def test_contacts_are_added_and_erased(manager_client, make_invited, cluster_a):
 
 
 def _import(client, content: bytes):
-    return _post(client, "/manage/alpha/members/import",
-                 {"file": (io.BytesIO(content), "members.csv")}, content_type="multipart/form-data")
+    return _post(
+        client,
+        "/manage/alpha/members/import",
+        {"file": (io.BytesIO(content), "members.csv")},
+        content_type="multipart/form-data",
+    )
 
 
 def test_import_members_from_a_spreadsheet_csv(manager_client, cluster_a, make_invited):
     make_invited([cluster_a], name="Existing Member", size="micro")
-    content = ("\ufeffName;Country;org_type;size_class;contact_name;contact_email\n"
-               "Helix Labs;es;sme;small;Ana García;ana@helix.example\n"
-               "Helix Labs;ES;;;Luis;luis@helix.example\n"
-               "Existing Member;ES;;large;;\n"
-               "\n"
-               "Nova Works;PT;;;;\n").encode()
+    content = (
+        "\ufeffName;Country;org_type;size_class;contact_name;contact_email\n"
+        "Helix Labs;es;sme;small;Ana García;ana@helix.example\n"
+        "Helix Labs;ES;;;Luis;luis@helix.example\n"
+        "Existing Member;ES;;large;;\n"
+        "\n"
+        "Nova Works;PT;;;;\n"
+    ).encode()
     response = _import(manager_client, content)
     assert response.status_code == 303
     assert "2 new members, 1 updated, 2 new contacts" in manager_client.get("/manage/alpha/").get_data(as_text=True)
@@ -170,32 +200,42 @@ def test_import_members_from_a_spreadsheet_csv(manager_client, cluster_a, make_i
 
 def test_import_reports_every_bad_row_and_imports_nothing(manager_client, cluster_a, cluster_b, make_invited):
     make_invited([cluster_b], name="Beta Member")
-    content = (b"name,country,org_type,size_class,contact_name,contact_email\n"
-               b"Good One,ES,sme,small,,\n"
-               b",ES,,,,\n"
-               b"Bad Country,Spain,,,,\n"
-               b"Bad Type,ES,pirate,,,\n"
-               b"Bad Mail,ES,,,,not-an-address\n"
-               b"Beta Member,BE,,,,\n"
-               b"Too,ES,,,,,extra\n")
+    content = (
+        b"name,country,org_type,size_class,contact_name,contact_email\n"
+        b"Good One,ES,sme,small,,\n"
+        b",ES,,,,\n"
+        b"Bad Country,Spain,,,,\n"
+        b"Bad Type,ES,pirate,,,\n"
+        b"Bad Mail,ES,,,,not-an-address\n"
+        b"Beta Member,BE,,,,\n"
+        b"Too,ES,,,,,extra\n"
+    )
     response = _import(manager_client, content)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Nothing was imported" in html
-    for line, text in ((3, "the name is missing"), (4, "“Spain” is not a two-letter country code"),
-                       (5, "“pirate” is not an organisation type"), (6, "“not-an-address” is not an e-mail address"),
-                       (7, "already registered with another cluster"), (8, "more cells than there are columns")):
+    for line, text in (
+        (3, "the name is missing"),
+        (4, "“Spain” is not a two-letter country code"),
+        (5, "“pirate” is not an organisation type"),
+        (6, "“not-an-address” is not an e-mail address"),
+        (7, "already registered with another cluster"),
+        (8, "more cells than there are columns"),
+    ):
         assert re.search(rf"Row {line}: [^<]*{re.escape(text)}", html), (line, text)
     assert "Row 2:" not in html
     assert _organisations() == 1
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "The file is empty"),
-    (b"name;pays\nA;ES\n", "The first row must name the columns"),
-    (b"name,country\n", "no rows below the column names"),
-    ("name,country\nCaf\xe9,ES\n".encode("latin-1"), "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "The file is empty"),
+        (b"name;pays\nA;ES\n", "The first row must name the columns"),
+        (b"name,country\n", "no rows below the column names"),
+        ("name,country\nCaf\xe9,ES\n".encode("latin-1"), "not UTF-8 text"),
+    ],
+)
 def test_import_refuses_unreadable_files(manager_client, cluster_a, content, message):
     response = _import(manager_client, content)
     assert response.status_code == 422
@@ -215,9 +255,10 @@ def test_import_needs_a_file(manager_client, cluster_a):
 def members(make_invited, cluster_a, open_wave):
     """Three members of cluster A without invitations, one with a contact person."""
     created = []
-    for name in ("Able", "Baker", "=HYPERLINK(\"http://evil.example\")"):
-        organisation = Organisation(name=name, country="ES", org_type="sme", size_class="small",
-                                    ecosystem="digital", clusters=[cluster_a])
+    for name in ("Able", "Baker", '=HYPERLINK("http://evil.example")'):
+        organisation = Organisation(
+            name=name, country="ES", org_type="sme", size_class="small", ecosystem="digital", clusters=[cluster_a]
+        )
         db.session.add(organisation)
         created.append(organisation)
     db.session.flush()
@@ -234,7 +275,7 @@ def test_links_for_a_mail_merge_are_made_once_and_downloaded(manager_client, mem
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith("attachment;") and f"invitation-links-alpha-{open_wave.slug}-" in disposition
     rows = _csv_rows(response)
-    assert {r["organisation"] for r in rows} == {"Able", "Baker", "'=HYPERLINK(\"http://evil.example\")"}
+    assert {r["organisation"] for r in rows} == {"Able", "Baker", '\'=HYPERLINK("http://evil.example")'}
     able = next(r for r in rows if r["organisation"] == "Able")
     assert (able["contact_name"], able["contact_email"]) == ("Alba Able", "able@example.org")
     for row in rows:
@@ -318,8 +359,11 @@ def test_contact_emails_never_reach_the_logs(manager_client, members, open_wave,
     caplog.set_level("DEBUG")
     wave_page = f"/manage/alpha/waves/{open_wave.slug}"
     _post(manager_client, f"{wave_page}/links", {"members": "missing"}, page=wave_page)
-    _post(manager_client, "/manage/alpha/members/new", {"name": "Logged", "country": "ES",
-                                                       "contact_email": "secret-person@example.org"})
+    _post(
+        manager_client,
+        "/manage/alpha/members/new",
+        {"name": "Logged", "country": "ES", "contact_email": "secret-person@example.org"},
+    )
     assert "able@example.org" not in caplog.text and "secret-person@example.org" not in caplog.text
     assert "/r/" not in caplog.text
     assert PASSWORD not in caplog.text

@@ -41,16 +41,18 @@ def test_the_api_matches_its_openapi_document(app, make_cluster, make_invited, p
 
     # Known-good requests, so that the 200 and 201 responses are checked too, whatever Hypothesis drew.
     client = app.test_client()
-    for path in ("/api/v1/surveys", f"/api/v1/surveys/{invited.wave.slug}",
-                 f"/api/v1/surveys/{invited.wave.slug}/adoption?by=cluster",
-                 f"/api/v1/surveys/{invited.wave.slug}/challenges"):
+    for path in (
+        "/api/v1/surveys",
+        f"/api/v1/surveys/{invited.wave.slug}",
+        f"/api/v1/surveys/{invited.wave.slug}/adoption?by=cluster",
+        f"/api/v1/surveys/{invited.wave.slug}/challenges",
+    ):
         response = client.get(path, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, path
 
 
 def _fuzz(operation, headers: dict[str, str]) -> None:
-    @settings(max_examples=12, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=12, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
     def check(case):
         case.call_and_validate(headers=headers, checks=CHECKS)
@@ -63,6 +65,10 @@ def test_every_api_route_is_in_the_document(app):
     from survey.openapi import document
 
     documented = {(path, method.upper()) for path, item in document()["paths"].items() for method in item}
-    routes = {(rule.rule.replace("<", "{").replace(">", "}"), method) for rule in app.url_map.iter_rules()
-              if rule.rule.startswith("/api/v1/") for method in rule.methods - {"HEAD", "OPTIONS"}}
+    routes = {
+        (rule.rule.replace("<", "{").replace(">", "}"), method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     assert routes == documented

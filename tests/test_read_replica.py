@@ -54,18 +54,29 @@ def primary_and_replica(tmp_path):
         questionnaire = wave.questionnaire.parsed
         db.session.remove()
         db.engine.dispose()
-    return {"primary": primary, "replica": replica, "api_token": api_token, "token": token, "wave": DEMO_WAVE,
-            "questionnaire": questionnaire}
+    return {
+        "primary": primary,
+        "replica": replica,
+        "api_token": api_token,
+        "token": token,
+        "wave": DEMO_WAVE,
+        "questionnaire": questionnaire,
+    }
 
 
 def _app_with_replica(setup):
-    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{setup['primary']}",
-                       "REPORTS_DATABASE_URI": f"sqlite:///{setup['replica']}"})
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{setup['primary']}",
+            "REPORTS_DATABASE_URI": f"sqlite:///{setup['replica']}",
+        }
+    )
 
 
 def _total(client, setup) -> int:
-    response = client.get(f"/api/v1/surveys/{setup['wave']}/adoption",
-                          headers={"Authorization": f"Bearer {setup['api_token']}"})
+    response = client.get(
+        f"/api/v1/surveys/{setup['wave']}/adoption", headers={"Authorization": f"Bearer {setup['api_token']}"}
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     rows = response.get_json()["rows"]
     return max(row["n"] for row in rows if row["n"] is not None)

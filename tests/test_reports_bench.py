@@ -44,10 +44,19 @@ def test_bulk_loaded_tallies_equal_the_tallies_of_the_stored_responses_in_both_w
     responses = db.session.scalars(select(Response)).all()
     assert Counter(response.wave_id for response in responses) == {earlier.id: EARLIER, latest.id: LATEST}
     for response in responses:
-        expected.update(response_counts(questionnaire, response.wave_id, response.profile,
-                                        [cluster.id for cluster in response.clusters], response.answers))
-    stored = {(t.wave_id, t.grain, t.cluster_id, t.size_class, t.org_type, t.country, t.ecosystem, t.item,
-               t.answer): t.n for t in db.session.scalars(select(Tally))}
+        expected.update(
+            response_counts(
+                questionnaire,
+                response.wave_id,
+                response.profile,
+                [cluster.id for cluster in response.clusters],
+                response.answers,
+            )
+        )
+    stored = {
+        (t.wave_id, t.grain, t.cluster_id, t.size_class, t.org_type, t.country, t.ecosystem, t.item, t.answer): t.n
+        for t in db.session.scalars(select(Tally))
+    }
     assert stored == {key: n for key, n in expected.items() if n}
     assert {key[0] for key in stored} == {earlier.id, latest.id}
     assert counts["tally"] == len(stored)
@@ -69,8 +78,11 @@ def test_the_earlier_wave_was_answered_by_the_same_organisations(loaded):
     for organisation_id, before in by_wave[earlier.id].items():
         now = by_wave[latest.id][organisation_id]
         assert before.profile == now.profile
-        assert [c.id for c in before.clusters] == [c.id for c in now.clusters] == sorted(
-            c.id for c in organisations[organisation_id].clusters)
+        assert (
+            [c.id for c in before.clusters]
+            == [c.id for c in now.clusters]
+            == sorted(c.id for c in organisations[organisation_id].clusters)
+        )
     invitations = Counter((i.wave_id, i.organisation_id) for i in db.session.scalars(select(Invitation)))
     assert invitations == {(wave.id, o): 1 for wave in (earlier, latest) for o in organisations}
 

@@ -86,8 +86,11 @@ def _page(client, **params) -> str:
 def _rows(page: str, table: str) -> dict[str, list[str]]:
     """Body rows of a table by their data-item (or data-group) attribute; header rows left out."""
     rows = Tables(page).tables[table]
-    return {attrs.get("data-item", attrs.get("data-group")): cells for attrs, cells in rows
-            if "data-item" in attrs or "data-group" in attrs}
+    return {
+        attrs.get("data-item", attrs.get("data-group")): cells
+        for attrs, cells in rows
+        if "data-item" in attrs or "data-group" in attrs
+    }
 
 
 def _labels(scenario) -> dict[str, str]:
@@ -124,13 +127,22 @@ def test_adoption_table_and_summary_match_the_raw_answers(client, scenario):
         assert cells[8] == interval(*want["ci_using_or_planning"])
     ranked = sorted(expected.items(), key=lambda item: -item[1]["shares"]["using"])
     top_tech, top = ranked[0][0][1], ranked[0][1]
-    sentence = (f"Most used: {_labels(scenario)[top_tech]}, {pct(top['shares']['using'])} of 39 organisations "
-                f"(95% CI {interval(*top['ci_using'])})")
+    sentence = (
+        f"Most used: {_labels(scenario)[top_tech]}, {pct(top['shares']['using'])} of 39 organisations "
+        f"(95% CI {interval(*top['ci_using'])})"
+    )
     assert sentence in html.unescape(page)
 
 
-@pytest.mark.parametrize("params", [{"cluster": "alpha", "size": "micro"}, {"cluster": "alpha", "size": "small"},
-                                    {"type": "sme"}, {"cluster": "beta", "country": "BE"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"cluster": "alpha", "size": "micro"},
+        {"cluster": "alpha", "size": "small"},
+        {"type": "sme"},
+        {"cluster": "beta", "country": "BE"},
+    ],
+)
 def test_filtered_page_shows_the_filtered_population(client, scenario, params):
     page = _page(client, **params)
     reference = Reference(*raw_responses())
@@ -148,8 +160,9 @@ def test_filtered_page_shows_the_filtered_population(client, scenario, params):
 def test_heat_map_table_matches_and_withholds_the_small_clusters(client, scenario):
     page = _page(client, measure="using_or_planning")
     rows = _rows(page, "table-heatmap")
-    headers = re.findall(r'<th scope="col" class="num" data-group="([^"]+)">', page.split('id="table-heatmap"')[1]
-                         .split("</thead>")[0])
+    headers = re.findall(
+        r'<th scope="col" class="num" data-group="([^"]+)">', page.split('id="table-heatmap"')[1].split("</thead>")[0]
+    )
     assert headers == ["alpha", "beta", "delta", "gamma"]  # by name
     reference = Reference(*raw_responses())
     expected = reference.table(scenario.wave.id, {}, "cluster", list(_labels(scenario))[:16], ANSWERS)
@@ -179,8 +192,9 @@ def test_comparison_of_chosen_clusters_with_all_clusters(client, scenario):
             if want["suppressed"]:
                 assert slug == "gamma" and _withheld(rows[tech][column])
             else:
-                assert rows[tech][column] == (f"{pct(want['shares']['using'])} ({interval(*want['ci_using'])}, "
-                                              f"n={want['n']})")
+                assert rows[tech][column] == (
+                    f"{pct(want['shares']['using'])} ({interval(*want['ci_using'])}, n={want['n']})"
+                )
 
 
 def test_change_between_waves(client, scenario):
@@ -272,8 +286,14 @@ def test_user_typed_names_are_escaped_in_page_specs_and_svg(client, make_cluster
 
 
 def test_bad_parameters_get_a_400_page_and_unknown_surveys_a_404(client, scenario):
-    for params in ({"size": "huge"}, {"colour": "red"}, {"measure": "max"}, {"cluster": "nope"},
-                   {"size": ["micro", "small"]}, {"wave": "wave-2021"}):
+    for params in (
+        {"size": "huge"},
+        {"colour": "red"},
+        {"measure": "max"},
+        {"cluster": "nope"},
+        {"size": ["micro", "small"]},
+        {"wave": "wave-2021"},
+    ):
         response = client.get("/reports/wave-2021", query_string=params)
         assert response.status_code == 400, params
         body = html.unescape(response.get_data(as_text=True))

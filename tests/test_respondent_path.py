@@ -35,8 +35,9 @@ def _responses() -> int:
 
 def _total(item: str, answer: str) -> int:
     return db.session.scalar(
-        select(func.coalesce(func.sum(Tally.n), 0)).where(Tally.grain == "total", Tally.item == item,
-                                                          Tally.answer == answer)
+        select(func.coalesce(func.sum(Tally.n), 0)).where(
+            Tally.grain == "total", Tally.item == item, Tally.answer == answer
+        )
     )
 
 
@@ -188,9 +189,16 @@ def test_forged_csrf_token_gets_the_form_back_and_stores_nothing(client, invited
 
 def test_every_kind_of_answer_is_kept_when_one_is_refused(client, invited):
     questionnaire = _questionnaire(invited)
-    data = complete_answers(questionnaire, country="BE", ecosystem="health", org_type="university", ai="planning",
-                            value_chain_changes=["new_suppliers", "reshoring"], employees_now="12",
-                            comments='Line one\r\n<b>"Quoted" & kept</b>')
+    data = complete_answers(
+        questionnaire,
+        country="BE",
+        ecosystem="health",
+        org_type="university",
+        ai="planning",
+        value_chain_changes=["new_suppliers", "reshoring"],
+        employees_now="12",
+        comments='Line one\r\n<b>"Quoted" & kept</b>',
+    )
     del data["cloud"]
     html = _post(client, invited, data).get_data(as_text=True)
     assert _selected(html, "country") == ["BE"] and _selected(html, "ecosystem") == ["health"]
@@ -238,7 +246,7 @@ def test_questionnaire_texts_are_escaped(client, make_invited):
     refused = _post(client, invited, {"employees_now": "many"}, action="save").get_data(as_text=True)
     for html in (page, refused):
         assert "<img" not in html
-        assert '&lt;img src=x onerror=&#34;alert(1)&#34;&gt;' in html
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
     assert 'href="#employees_now">Persons employed now&lt;img' in refused  # the error summary too
 
 

@@ -35,10 +35,27 @@ ON_POSTGRESQL = pytest.mark.parametrize("backend", [BACKENDS[1]], indirect=True)
 #: Typed text as people type it: formulas, line breaks of every kind, CSV's own characters, non-ASCII text,
 #: and strings that mean something to COPY or to a CSV reader.
 COMMENTS = [
-    '=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tindented", "\r\nstarts with a line break",
-    "\nstarts with a newline", "line one\r\nline two", "line one\nline two", "a lone\rcarriage return",
-    'a, b and "c"', '"quoted"', "Ünïcödé – 中文 – 🙂", "'already quoted", "ends with a newline\n",
-    " leading space", "\\.", "\\N", "NULL", "", None,
+    '=HYPERLINK("http://x","y")',
+    "+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tindented",
+    "\r\nstarts with a line break",
+    "\nstarts with a newline",
+    "line one\r\nline two",
+    "line one\nline two",
+    "a lone\rcarriage return",
+    'a, b and "c"',
+    '"quoted"',
+    "Ünïcödé – 中文 – 🙂",
+    "'already quoted",
+    "ends with a newline\n",
+    " leading space",
+    "\\.",
+    "\\N",
+    "NULL",
+    "",
+    None,
 ]
 
 
@@ -68,15 +85,29 @@ def tricky(make_cluster, make_invited, open_wave) -> Wave:
     questionnaire = open_wave.questionnaire.parsed
     multi = next(item for item in questionnaire.items.values() if item.type == "multi")
     stamp = datetime(2021, 3, 1, 12, 0, 59, 999_999)  # seconds are cut, not rounded
-    earlier = create_wave("wave-2019", "Survey 2019", load_questionnaire(), clock.today() - timedelta(days=900),
-                          clock.today() - timedelta(days=800))
+    earlier = create_wave(
+        "wave-2019",
+        "Survey 2019",
+        load_questionnaire(),
+        clock.today() - timedelta(days=900),
+        clock.today() - timedelta(days=800),
+    )
 
     def respond(clusters, wave=open_wave, region="ES21", **overrides) -> Response:
         invited = make_invited(clusters=clusters, wave=wave)
-        response = Response(wave_id=wave.id, organisation_id=invited.organisation.id, country="ES", region=region,
-                            org_type="sme", size_class="small", ecosystem="digital",
-                            answers=_answers(questionnaire, **overrides), submitted_at=stamp,
-                            updated_at=stamp + timedelta(days=40, microseconds=1), clusters=clusters)
+        response = Response(
+            wave_id=wave.id,
+            organisation_id=invited.organisation.id,
+            country="ES",
+            region=region,
+            org_type="sme",
+            size_class="small",
+            ecosystem="digital",
+            answers=_answers(questionnaire, **overrides),
+            submitted_at=stamp,
+            updated_at=stamp + timedelta(days=40, microseconds=1),
+            clusters=clusters,
+        )
         db.session.add(response)
         db.session.flush()
         return response
@@ -112,11 +143,19 @@ def expected_csv(wave: Wave, secret: bytes) -> bytes:
     items = [item for item in questionnaire.items.values() if item.section != PROFILE_SECTION]
     lines = [responses.header(questionnaire)]
     for response in db.session.scalars(select(Response).filter_by(wave_id=wave.id).order_by(Response.id)):
-        row = [response.id, responses.pseudonym(secret, response.organisation_id), wave.slug,
-               response.submitted_at.isoformat(timespec="seconds"), response.updated_at.isoformat(timespec="seconds"),
-               response.country, spreadsheet_safe(response.region), response.org_type, response.size_class,
-               response.ecosystem,
-               ";".join(spreadsheet_safe(cluster.slug) for cluster in sorted(response.clusters, key=lambda c: c.id))]
+        row = [
+            response.id,
+            responses.pseudonym(secret, response.organisation_id),
+            wave.slug,
+            response.submitted_at.isoformat(timespec="seconds"),
+            response.updated_at.isoformat(timespec="seconds"),
+            response.country,
+            spreadsheet_safe(response.region),
+            response.org_type,
+            response.size_class,
+            response.ecosystem,
+            ";".join(spreadsheet_safe(cluster.slug) for cluster in sorted(response.clusters, key=lambda c: c.id)),
+        ]
         for item in items:
             value = response.answers.get(item.code)
             if item.type == "multi" and isinstance(value, list):
@@ -146,7 +185,7 @@ def test_the_download_is_the_expected_csv_byte_for_byte(app, admin, tricky, back
     # What a spreadsheet program or csv reader sees: every comment back, made safe, one row per response.
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
     assert len(rows) == len(COMMENTS) + 9
-    assert [row["comments"] for row in rows[:len(COMMENTS)]] == [spreadsheet_safe(c) or "" for c in COMMENTS]
+    assert [row["comments"] for row in rows[: len(COMMENTS)]] == [spreadsheet_safe(c) or "" for c in COMMENTS]
     assert rows[0]["comments"].startswith("'=") and rows[4]["comments"] == "'\tindented"
     assert {row["clusters"] for row in rows} >= {"zeta;alpha", "zeta;'=cmd|' /C calc'!A0;alpha", ""}
     assert {row["region"] for row in rows} >= {"'-2+3", "'=A1", ""}
@@ -160,8 +199,11 @@ def test_copy_gives_the_python_paths_bytes_on_the_same_database(app, tricky, mon
     chunk and batch sizes (a lone CR in a batch makes the Python path rewrite that batch)."""
     questionnaire, secret = tricky.questionnaire.parsed, _secret(app)
     head = responses.header(questionnaire)
-    python = b"".join(responses.csv_chunks(
-        responses.response_rows(db.session, tricky.id, tricky.slug, questionnaire, secret), head, batch=3))
+    python = b"".join(
+        responses.csv_chunks(
+            responses.response_rows(db.session, tricky.id, tricky.slug, questionnaire, secret), head, batch=3
+        )
+    )
     monkeypatch.setattr(responses, "COPY_CHUNK", 1000)
     chunks = list(responses.copy_chunks(db.session, tricky.id, tricky.slug, questionnaire, secret, head))
     assert len(chunks) > 3, "COPY output is passed on in chunks, not collected"
@@ -190,8 +232,9 @@ def _small_slices(monkeypatch, rows: int = 2) -> None:
 
 def _copy(app, wave) -> Iterator[bytes]:
     questionnaire = wave.questionnaire.parsed
-    return responses.copy_chunks(db.session, wave.id, wave.slug, questionnaire, _secret(app),
-                                 responses.header(questionnaire))
+    return responses.copy_chunks(
+        db.session, wave.id, wave.slug, questionnaire, _secret(app), responses.header(questionnaire)
+    )
 
 
 def _writers() -> set[str]:
@@ -218,8 +261,9 @@ def test_the_export_is_the_wave_at_one_moment(app, tricky, monkeypatch):
     def join_after_a_change(driver, snapshot):
         # Committed after the first connection's snapshot and before the second connection's transaction.
         with db.engine.begin() as conn:
-            conn.execute(update(Response).where(Response.wave_id == tricky.id)
-                         .values(answers={"comments": "changed meanwhile"}))
+            conn.execute(
+                update(Response).where(Response.wave_id == tricky.id).values(answers={"comments": "changed meanwhile"})
+            )
         return join(driver, snapshot)
 
     monkeypatch.setattr(responses, "_join_snapshot", join_after_a_change)
@@ -251,8 +295,9 @@ def test_a_schema_change_waiting_for_the_export_leaves_it_one_writer(app, tricky
         altering[0].start()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            waiting = db.session.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER%'"))
+            waiting = db.session.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER%'")
+            )
             db.session.rollback()  # pg_stat_activity is read once per transaction
             if waiting:
                 break
@@ -289,8 +334,9 @@ def test_a_writer_failing_stops_the_export(app, tricky, monkeypatch):
 
 @ON_POSTGRESQL
 def test_the_export_of_a_wave_without_responses_is_its_header(app, tricky):
-    empty = create_wave("wave-2030", "Survey 2030", load_questionnaire(), clock.today(),
-                        clock.today() + timedelta(days=30))
+    empty = create_wave(
+        "wave-2030", "Survey 2030", load_questionnaire(), clock.today(), clock.today() + timedelta(days=30)
+    )
     db.session.commit()
     body = b"".join(_copy(app, empty))
     assert body == expected_csv(empty, _secret(app)) and body.count(b"\n") == 1
@@ -324,8 +370,12 @@ def test_a_reader_leaving_early_stops_the_writers(app, tricky, monkeypatch):
     assert writing == ({"export-writer-0", "export-writer-1"}, checked_out + 2)
     assert not _writers()
     assert db.engine.pool.checkedout() == checked_out
-    copying = db.session.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                     "AND state = 'active' AND query LIKE 'COPY%'"))
+    copying = db.session.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'active' AND query LIKE 'COPY%'"
+        )
+    )
     assert copying == 0
 
 
@@ -335,8 +385,10 @@ def test_the_pseudonym_computed_in_sql_is_the_hmac(app, secret):
     inner, outer = responses.hmac_pads(secret)
     cursor = db.session.connection().connection.driver_connection.cursor()
     for organisation_id in (1, 42, 2**31 - 1):
-        cursor.execute("SELECT " + responses.PSEUDONYM_SQL.format(organisation_id="%(organisation_id)s"),
-                       {"inner": inner, "outer": outer, "organisation_id": organisation_id})
+        cursor.execute(
+            "SELECT " + responses.PSEUDONYM_SQL.format(organisation_id="%(organisation_id)s"),
+            {"inner": inner, "outer": outer, "organisation_id": organisation_id},
+        )
         got = cursor.fetchone()[0]
         assert got == responses.pseudonym(secret, organisation_id)
 
@@ -347,7 +399,6 @@ def test_the_hmac_pads_give_the_hmac(secret):
     message = b"organisation:7"
     by_pads = hashlib.sha256(outer + hashlib.sha256(inner + message).digest()).hexdigest()[:16]
     assert by_pads == responses.pseudonym(secret, 7)
-
 
 
 @ON_POSTGRESQL
@@ -362,8 +413,9 @@ def test_item_codes_reach_the_sql_as_values_only(app, tricky):
         response.answers = {**response.answers, odd: response.answers.get("comments")}
     db.session.commit()  # the export's writers read through connections of their own
     head, secret = responses.header(questionnaire), _secret(app)
-    python = b"".join(responses.csv_chunks(
-        responses.response_rows(db.session, tricky.id, tricky.slug, questionnaire, secret), head))
+    python = b"".join(
+        responses.csv_chunks(responses.response_rows(db.session, tricky.id, tricky.slug, questionnaire, secret), head)
+    )
     database = b"".join(responses.copy_chunks(db.session, tricky.id, tricky.slug, questionnaire, secret, head))
     assert database == python
     rows = list(csv.DictReader(io.StringIO(database.decode("utf-8-sig"), newline="")))

@@ -23,8 +23,22 @@ FIELD_VALUES = st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     overrides=st.dictionaries(
-        st.sampled_from(["cloud", "ai", "country", "region", "org_type", "size_class", "ecosystem", "supply_chains",
-                         "employees_now", "value_chain_changes", "comments", "unknown_field"]),
+        st.sampled_from(
+            [
+                "cloud",
+                "ai",
+                "country",
+                "region",
+                "org_type",
+                "size_class",
+                "ecosystem",
+                "supply_chains",
+                "employees_now",
+                "value_chain_changes",
+                "comments",
+                "unknown_field",
+            ]
+        ),
         FIELD_VALUES,
         max_size=6,
     ),
@@ -32,8 +46,12 @@ FIELD_VALUES = st.one_of(
 )
 def test_fuzzed_posts_never_give_a_server_error(client, invited, overrides, action):
     page = client.get(invited.url).get_data(as_text=True)
-    data = {**complete_answers(invited.wave.questionnaire.parsed), **overrides, "action": action,
-            "csrf_token": csrf_token(page)}
+    data = {
+        **complete_answers(invited.wave.questionnaire.parsed),
+        **overrides,
+        "action": action,
+        "csrf_token": csrf_token(page),
+    }
     response = client.post(invited.url, data=data)
     assert response.status_code in {303, 400, 422}, response.status_code
 
@@ -61,8 +79,11 @@ def test_database_outage_gives_503_and_hands_the_answers_back(tmp_path):
     shutil.rmtree(folder)
     with app.app_context():
         db.engine.dispose()
-    data = {**complete_answers(questionnaire, comments="Do not lose me"), "action": "submit",
-            "csrf_token": csrf_token(page)}
+    data = {
+        **complete_answers(questionnaire, comments="Do not lose me"),
+        "action": "submit",
+        "csrf_token": csrf_token(page),
+    }
     response = client.post(f"/r/{token}", data=data)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"

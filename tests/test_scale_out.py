@@ -71,8 +71,13 @@ def shared_setup(postgres_server_url):
         questionnaire = wave.questionnaire.parsed
         db.session.remove()
         db.engine.dispose()
-    return {"url": url, "api_token": api_token, "invitation": invitation, "wave": DEMO_WAVE,
-            "questionnaire": questionnaire}
+    return {
+        "url": url,
+        "api_token": api_token,
+        "invitation": invitation,
+        "wave": DEMO_WAVE,
+        "questionnaire": questionnaire,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +96,15 @@ def two_servers(shared_setup):
     servers, processes = [], []
     for _ in range(2):
         port = _free_port()
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "survey", "run", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "survey", "run", "--host", "127.0.0.1", "--port", str(port)],
+                cwd=ROOT,
+                env=environment,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         servers.append(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 60
@@ -117,8 +127,9 @@ def _healthy(server: str) -> bool:
 
 
 def _adoption(server: str, token: str, wave: str) -> dict:
-    status, body = _request(f"{server}/api/v1/surveys/{wave}/adoption?by=cluster",
-                            headers={"Authorization": f"Bearer {token}"})
+    status, body = _request(
+        f"{server}/api/v1/surveys/{wave}/adoption?by=cluster", headers={"Authorization": f"Bearer {token}"}
+    )
     assert status == 200, body
     return json.loads(body)
 
@@ -129,9 +140,11 @@ def _submit(server: str, setup: dict, **overrides) -> int:
     body: dict = {"profile": {}, "adoption": {}, "challenges": {}, "indicators": {}, "comments": {}}
     for code, item in questionnaire.items.items():
         body[item.section][code] = int(answers[code]) if item.type == "integer" else answers[code]
-    status, _ = _request(f"{server}/api/v1/surveys/{setup['wave']}/responses", data=json.dumps(body).encode(),
-                         headers={"Authorization": f"Bearer {setup['invitation']}",
-                                  "Content-Type": "application/json"})
+    status, _ = _request(
+        f"{server}/api/v1/surveys/{setup['wave']}/responses",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {setup['invitation']}", "Content-Type": "application/json"},
+    )
     return status
 
 

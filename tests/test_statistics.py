@@ -16,14 +16,17 @@ from reports.statistics import wilson_interval
 from reports.suppression import Disclosure, withhold
 
 
-@pytest.mark.parametrize("x, n, low, high", [
-    # Newcombe (1998), Statistics in Medicine 17:857, table I, method 3 (score interval without correction).
-    (81, 263, 0.2553, 0.3662),
-    (15, 148, 0.0624, 0.1605),
-    (0, 20, 0.0000, 0.1611),
-    (1, 29, 0.0061, 0.1718),
-    (29, 29, 0.8830, 1.0000),
-])
+@pytest.mark.parametrize(
+    "x, n, low, high",
+    [
+        # Newcombe (1998), Statistics in Medicine 17:857, table I, method 3 (score interval without correction).
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0000, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+        (29, 29, 0.8830, 1.0000),
+    ],
+)
 def test_wilson_interval_matches_published_values(x, n, low, high):
     got_low, got_high = wilson_interval(x, n)
     assert float(got_low) == pytest.approx(low, abs=5e-5)
@@ -36,16 +39,19 @@ def test_wilson_interval_is_vectorised_and_empty_groups_have_none():
     assert math.isnan(low[2]) and math.isnan(high[2])
 
 
-@pytest.mark.parametrize("sizes, expected", [
-    ([20, 12, 8], [False, False, False]),  # nothing small
-    ([20, 12, 3, 8], [False, False, True, True]),  # one small: the next smallest goes with it
-    ([20, 12, 3, 8, 8], [False, False, True, True, False]),  # ties: the first listed
-    ([20, 2, 2, 30], [True, True, True, False]),  # two tiny ones still sum below k: the smallest other too
-    ([20, 3, 4, 30], [False, True, True, False]),  # two small ones that hold k together are enough
-    ([3, 50], [True, True]),  # a withheld group and one other: both
-    ([4], [True]),
-    ([], []),
-])
+@pytest.mark.parametrize(
+    "sizes, expected",
+    [
+        ([20, 12, 8], [False, False, False]),  # nothing small
+        ([20, 12, 3, 8], [False, False, True, True]),  # one small: the next smallest goes with it
+        ([20, 12, 3, 8, 8], [False, False, True, True, False]),  # ties: the first listed
+        ([20, 2, 2, 30], [True, True, True, False]),  # two tiny ones still sum below k: the smallest other too
+        ([20, 3, 4, 30], [False, True, True, False]),  # two small ones that hold k together are enough
+        ([3, 50], [True, True]),  # a withheld group and one other: both
+        ([4], [True]),
+        ([], []),
+    ],
+)
 def test_primary_and_complementary_suppression(sizes, expected):
     assert withhold(sizes, 5) == expected
 
@@ -56,9 +62,11 @@ def test_a_withheld_total_withholds_its_whole_breakdown():
 
 def _sizes_reader(table: dict):
     """A fake tally: (filters, by) -> {group: n} for one wave (id 1)."""
+
     def read(filters, by):
         groups = table[(filters, by)]
         return pd.DataFrame({"wave_id": [1] * len(groups), "group": list(groups), "n": list(groups.values())})
+
     return read
 
 
@@ -81,11 +89,18 @@ def _survey() -> Survey:
         return tuple(Option(code, code, code.title()) for code in codes)
 
     return Survey(
-        wave_id=2, slug="w2", title="Wave 2", technologies=options("cloud", "ai"),
-        adoption_scale=options("using", "planning", "not_planned", "dont_know"), challenges=(), challenge_scale=(),
+        wave_id=2,
+        slug="w2",
+        title="Wave 2",
+        technologies=options("cloud", "ai"),
+        adoption_scale=options("using", "planning", "not_planned", "dont_know"),
+        challenges=(),
+        challenge_scale=(),
         options={
             "cluster": (Option("alpha", 11, "Alpha"), Option("beta", 12, "Beta")),
-            "size": options("micro", "small"), "type": options("sme"), "country": options("ES"),
+            "size": options("micro", "small"),
+            "type": options("sme"),
+            "country": options("ES"),
             "ecosystem": options("digital"),
             "wave": (Option("w1", 1, "Wave 1"), Option("w2", 2, "Wave 2"), Option("w3", 3, "Wave 3")),
         },
@@ -96,7 +111,8 @@ def test_api_parameters_become_a_query_in_tally_terms():
     survey = _survey()
     assert parse_api_query({}, survey, None) == Query(wave_ids=(2,))
     assert parse_api_query({"by": ["cluster"], "size": ["micro"]}, survey, None) == Query(
-        wave_ids=(2,), by="cluster", filters=(("size", "micro"),))
+        wave_ids=(2,), by="cluster", filters=(("size", "micro"),)
+    )
     assert parse_api_query({"by": ["cluster"], "cluster": ["beta,alpha"]}, survey, None).only == (12, 11)
     assert parse_api_query({"by": ["wave"]}, survey, None).wave_ids == (1, 2, 3)
     assert parse_api_query({"by": ["wave"], "wave": ["w3"]}, survey, None).wave_ids == (2, 3)
@@ -111,14 +127,17 @@ def test_visible_clusters_limit_what_may_be_asked_for():
     assert error.value.parameter == "cluster" and error.value.allowed == ["beta"]
 
 
-@pytest.mark.parametrize("args, parameter", [
-    ({"by": ["size", "type"]}, "by"),
-    ({"by": ["1;DROP"]}, "by"),
-    ({"order": ["n"]}, "order"),
-    ({"size": ["micro", "small"]}, "size"),
-    ({"size": ["xl"]}, "size"),
-    ({"wave": ["w1"]}, "wave"),
-])
+@pytest.mark.parametrize(
+    "args, parameter",
+    [
+        ({"by": ["size", "type"]}, "by"),
+        ({"by": ["1;DROP"]}, "by"),
+        ({"order": ["n"]}, "order"),
+        ({"size": ["micro", "small"]}, "size"),
+        ({"size": ["xl"]}, "size"),
+        ({"wave": ["w1"]}, "wave"),
+    ],
+)
 def test_api_parameters_outside_the_allow_list_are_refused(args, parameter):
     with pytest.raises(InvalidQuery) as error:
         parse_api_query(args, _survey(), None)
@@ -127,8 +146,11 @@ def test_api_parameters_outside_the_allow_list_are_refused(args, parameter):
 
 def test_page_parameters():
     survey = _survey()
-    page = parse_page_query({"cluster": ["alpha", "beta"], "size": ["micro"], "wave": ["w1"],
-                             "measure": ["using_or_planning"]}, survey, None)
+    page = parse_page_query(
+        {"cluster": ["alpha", "beta"], "size": ["micro"], "wave": ["w1"], "measure": ["using_or_planning"]},
+        survey,
+        None,
+    )
     assert page.clusters == (11, 12) and page.compare_wave == 1 and page.measure == "using_or_planning"
     assert page.cluster_filter == (("size", "micro"),)  # several clusters: compared, not a filter
     one = parse_page_query({"cluster": ["beta"]}, survey, None)

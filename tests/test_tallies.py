@@ -18,16 +18,25 @@ TECHNOLOGIES = ["cloud", "ai", "blockchain"]
 def _tallies(grain: str) -> pd.DataFrame:
     rows = db.session.execute(select(Tally).where(Tally.grain == grain, Tally.n != 0)).scalars()
     return pd.DataFrame(
-        [(t.wave_id, t.cluster_id, t.size_class, t.org_type, t.country, t.ecosystem, t.item, t.answer, t.n)
-         for t in rows],
+        [
+            (t.wave_id, t.cluster_id, t.size_class, t.org_type, t.country, t.ecosystem, t.item, t.answer, t.n)
+            for t in rows
+        ],
         columns=["wave_id", "cluster_id", "size_class", "org_type", "country", "ecosystem", "item", "answer", "n"],
     )
 
 
 def _responses() -> pd.DataFrame:
     rows = db.session.execute(
-        select(Response.id, Response.wave_id, Response.size_class, Response.org_type, Response.country,
-               Response.ecosystem, Response.answers)
+        select(
+            Response.id,
+            Response.wave_id,
+            Response.size_class,
+            Response.org_type,
+            Response.country,
+            Response.ecosystem,
+            Response.answers,
+        )
     ).all()
     frame = pd.DataFrame(rows, columns=["id", "wave_id", "size_class", "org_type", "country", "ecosystem", "answers"])
     for tech in TECHNOLOGIES:
@@ -99,8 +108,10 @@ def test_tallies_follow_changed_answers_and_profile(client, make_invited, make_c
 def test_tallies_rebuild_repairs_damaged_counts_from_the_stored_responses(runner):
     """`flask tallies rebuild` (docs/deploy.md's repair step) puts back exactly what submissions counted."""
     assert runner.invoke(args=["demo", "--responses", "60", "--seed", "5"]).exit_code == 0
-    before = {grain: _tallies(grain).sort_values(list(_tallies(grain).columns)).reset_index(drop=True)
-              for grain in ("total", "cluster", "cluster+size+type+country+ecosystem")}
+    before = {
+        grain: _tallies(grain).sort_values(list(_tallies(grain).columns)).reset_index(drop=True)
+        for grain in ("total", "cluster", "cluster+size+type+country+ecosystem")
+    }
     # Damage: a lost row and a wrong count, as a failed manual fix or a restore from mismatched backups would.
     db.session.execute(delete(Tally).where(Tally.grain == "cluster", Tally.item == "cloud"))
     db.session.execute(update(Tally).where(Tally.grain == "total", Tally.item == RESPONSES_ITEM).values(n=1))

@@ -8,6 +8,12 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from survey.cli import surveys, tallies, users
 
-    for command in (surveys.demo_command, surveys.invitations_group, surveys.surveys_group, tallies.tallies_group,
-                    users.users_group, users.tokens_group):
+    for command in (
+        surveys.demo_command,
+        surveys.invitations_group,
+        surveys.surveys_group,
+        tallies.tallies_group,
+        users.users_group,
+        users.tokens_group,
+    ):
         app.cli.add_command(command)

@@ -47,10 +47,22 @@ CLUSTERS = [
 
 #: Log-odds of "using" for a small organisation in an average cluster.
 BASE_USING = {
-    "cloud": 0.6, "security": 0.4, "connectivity": 0.3, "iot": -0.5, "big_data": -0.7,
-    "advanced_manufacturing": -0.6, "ai": -1.6, "robotics": -1.2, "advanced_materials": -1.4,
-    "ar_vr": -2.0, "photonics": -2.0, "mobility": -1.8, "micro_nanoelectronics": -2.2,
-    "industrial_biotech": -2.4, "nanotechnology": -2.6, "blockchain": -2.8,
+    "cloud": 0.6,
+    "security": 0.4,
+    "connectivity": 0.3,
+    "iot": -0.5,
+    "big_data": -0.7,
+    "advanced_manufacturing": -0.6,
+    "ai": -1.6,
+    "robotics": -1.2,
+    "advanced_materials": -1.4,
+    "ar_vr": -2.0,
+    "photonics": -2.0,
+    "mobility": -1.8,
+    "micro_nanoelectronics": -2.2,
+    "industrial_biotech": -2.4,
+    "nanotechnology": -2.6,
+    "blockchain": -2.8,
 }
 #: What each ecosystem's clusters do more of.
 ECOSYSTEM_BOOST = {
@@ -64,8 +76,15 @@ ECOSYSTEM_BOOST = {
     "textiles": {"advanced_materials": 1.0, "cloud": -0.5, "ai": -0.5, "robotics": -0.3},
 }
 SIZE_EFFECT = {"micro": -0.6, "small": 0.0, "medium": 0.5, "large": 1.3}
-TYPES = [("sme", 55), ("large_company", 12), ("research_org", 10), ("university", 8), ("public_body", 5),
-         ("cluster_org", 5), ("other", 5)]
+TYPES = [
+    ("sme", 55),
+    ("large_company", 12),
+    ("research_org", 10),
+    ("university", 8),
+    ("public_body", 5),
+    ("cluster_org", 5),
+    ("other", 5),
+]
 SIZES_BY_TYPE = {
     "sme": [("micro", 35), ("small", 40), ("medium", 25)],
     "large_company": [("large", 100)],
@@ -75,12 +94,55 @@ SIZES_BY_TYPE = {
     "cluster_org": [("micro", 60), ("small", 40)],
     "other": [("micro", 40), ("small", 40), ("medium", 20)],
 }
-CHALLENGE_BASE = {"supply_chains": 3.6, "access_talent": 4.0, "science_industry": 3.0, "cluster_links": 2.8,
-                  "global_value_chains": 3.2}
-NAME_PARTS = (["Alpha", "Nova", "Vector", "Helix", "Orbit", "Quantum", "Terra", "Lumen", "Axis", "Vertex", "Pulse",
-               "Cobalt", "Delta", "Nimbus", "Zenith", "Atlas", "Prism", "Ferro", "Agro", "Medi"],
-              ["Systems", "Labs", "Works", "Industries", "Technologies", "Solutions", "Engineering", "Institute",
-               "Materials", "Dynamics", "Analytics", "Foods", "Textiles", "Energy", "Robotics", "Photonics"])
+CHALLENGE_BASE = {
+    "supply_chains": 3.6,
+    "access_talent": 4.0,
+    "science_industry": 3.0,
+    "cluster_links": 2.8,
+    "global_value_chains": 3.2,
+}
+NAME_PARTS = (
+    [
+        "Alpha",
+        "Nova",
+        "Vector",
+        "Helix",
+        "Orbit",
+        "Quantum",
+        "Terra",
+        "Lumen",
+        "Axis",
+        "Vertex",
+        "Pulse",
+        "Cobalt",
+        "Delta",
+        "Nimbus",
+        "Zenith",
+        "Atlas",
+        "Prism",
+        "Ferro",
+        "Agro",
+        "Medi",
+    ],
+    [
+        "Systems",
+        "Labs",
+        "Works",
+        "Industries",
+        "Technologies",
+        "Solutions",
+        "Engineering",
+        "Institute",
+        "Materials",
+        "Dynamics",
+        "Analytics",
+        "Foods",
+        "Textiles",
+        "Energy",
+        "Robotics",
+        "Photonics",
+    ],
+)
 
 
 @dataclass
@@ -99,8 +161,9 @@ def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
-def synthetic_answers(rng: random.Random, questionnaire: Questionnaire, ecosystem: str, size: str,
-                      shift: float = 0.0) -> dict:
+def synthetic_answers(
+    rng: random.Random, questionnaire: Questionnaire, ecosystem: str, size: str, shift: float = 0.0
+) -> dict:
     """One organisation's answers; `shift` moves all adoption (an earlier wave adopts less)."""
     answers: dict = {}
     boost = ECOSYSTEM_BOOST.get(ecosystem, {})
@@ -144,12 +207,22 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
     stored = load_questionnaire()
     questionnaire = stored.parsed
     today = now.date()
-    previous = create_wave(PREVIOUS_WAVE, "Cluster technology survey 2019 (demo)", stored,
-                           opens_on=date(2019, 3, 1), closes_on=date(2019, 6, 30))
+    previous = create_wave(
+        PREVIOUS_WAVE,
+        "Cluster technology survey 2019 (demo)",
+        stored,
+        opens_on=date(2019, 3, 1),
+        closes_on=date(2019, 6, 30),
+    )
     previous.open(now - timedelta(days=900))
     previous.close(now - timedelta(days=800))
-    wave = create_wave(DEMO_WAVE, "Cluster technology survey 2021 (demo)", stored,
-                       opens_on=today - timedelta(days=30), closes_on=today + timedelta(days=365))
+    wave = create_wave(
+        DEMO_WAVE,
+        "Cluster technology survey 2021 (demo)",
+        stored,
+        opens_on=today - timedelta(days=30),
+        closes_on=today + timedelta(days=365),
+    )
     wave.open(now)
 
     clusters = []
@@ -172,21 +245,36 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
             other = rng.choice(clusters)
             if other is not home:
                 member_of.append(other)
-        organisation = Organisation(name=name, country=country, org_type=org_type, size_class=size,
-                                    ecosystem=ecosystem, clusters=member_of)
+        organisation = Organisation(
+            name=name, country=country, org_type=org_type, size_class=size, ecosystem=ecosystem, clusters=member_of
+        )
         db.session.add(organisation)
         db.session.flush()
-        profile = {"country": country, "region": None, "org_type": org_type, "size_class": size,
-                   "ecosystem": ecosystem}
+        profile = {"country": country, "region": None, "org_type": org_type, "size_class": size, "ecosystem": ecosystem}
         cluster_ids = [c.id for c in member_of]
         for target, shift, share in ((wave, 0.0, 1.0), (previous, -0.6, 0.7)):
-            db.session.add(Invitation(wave_id=target.id, organisation_id=organisation.id,
-                                      token_hash=hash_token(new_token()), created_at=now))
+            db.session.add(
+                Invitation(
+                    wave_id=target.id,
+                    organisation_id=organisation.id,
+                    token_hash=hash_token(new_token()),
+                    created_at=now,
+                )
+            )
             if rng.random() >= share:
                 continue
             answers = synthetic_answers(rng, questionnaire, ecosystem, size, shift)
-            db.session.add(Response(wave_id=target.id, organisation_id=organisation.id, answers=answers,
-                                    submitted_at=now, updated_at=now, clusters=member_of, **profile))
+            db.session.add(
+                Response(
+                    wave_id=target.id,
+                    organisation_id=organisation.id,
+                    answers=answers,
+                    submitted_at=now,
+                    updated_at=now,
+                    clusters=member_of,
+                    **profile,
+                )
+            )
             tallies.update(response_counts(questionnaire, target.id, profile, cluster_ids, answers))
         if index % 500 == 499:
             db.session.flush()
@@ -197,17 +285,29 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
     for index in range(responses // 5):
         home = clusters[index % len(clusters)]
         org_type = _pick(rng, TYPES)
-        silent = Organisation(name=f"{rng.choice(NAME_PARTS[0])} {rng.choice(NAME_PARTS[1])} S{index + 1}",
-                              country=home.country, org_type=org_type, size_class=_pick(rng, SIZES_BY_TYPE[org_type]),
-                              ecosystem=home.ecosystem, clusters=[home])
+        silent = Organisation(
+            name=f"{rng.choice(NAME_PARTS[0])} {rng.choice(NAME_PARTS[1])} S{index + 1}",
+            country=home.country,
+            org_type=org_type,
+            size_class=_pick(rng, SIZES_BY_TYPE[org_type]),
+            ecosystem=home.ecosystem,
+            clusters=[home],
+        )
         db.session.add(silent)
         for target in (wave, previous):
-            db.session.add(Invitation(wave=target, organisation=silent, token_hash=hash_token(new_token()),
-                                      created_at=now))
+            db.session.add(
+                Invitation(wave=target, organisation=silent, token_hash=hash_token(new_token()), created_at=now)
+            )
     db.session.flush()
 
-    demo_org = Organisation(name=DEMO_ORGANISATION, country=clusters[0].country, org_type="sme",
-                            size_class="small", ecosystem=clusters[0].ecosystem, clusters=[clusters[0]])
+    demo_org = Organisation(
+        name=DEMO_ORGANISATION,
+        country=clusters[0].country,
+        org_type="sme",
+        size_class="small",
+        ecosystem=clusters[0].ecosystem,
+        clusters=[clusters[0]],
+    )
     db.session.add(demo_org)
     demo_invitation = Invitation(wave=wave, organisation=demo_org, created_at=now)
     token = demo_invitation.issue_token()

@@ -22,8 +22,13 @@ def wave_or_fail(slug: str) -> Wave:
 
 
 @click.command("demo")
-@click.option("--responses", default=300, show_default=True, type=click.IntRange(0, 2_000_000),
-              help="Synthetic responses to the open demo wave.")
+@click.option(
+    "--responses",
+    default=300,
+    show_default=True,
+    type=click.IntRange(0, 2_000_000),
+    help="Synthetic responses to the open demo wave.",
+)
 @click.option("--seed", default=1, show_default=True, type=int, help="Random seed, for repeatable data.")
 def demo_command(responses: int, seed: int) -> None:
     """Load the default questionnaire, demo waves, clusters and synthetic responses into an empty database.
@@ -106,9 +111,7 @@ def surveys_group() -> None:
 @surveys_group.command("list")
 def list_surveys_command() -> None:
     """One wave per line: slug, state, dates, responses, title."""
-    counts = dict(
-        db.session.execute(select(Response.wave_id, func.count()).group_by(Response.wave_id)).all()
-    )
+    counts = dict(db.session.execute(select(Response.wave_id, func.count()).group_by(Response.wave_id)).all())
     for wave in db.session.scalars(select(Wave).order_by(Wave.slug)):
         dates = f"{wave.opens_on or '-'}..{wave.closes_on or '-'}"
         click.echo(f"{wave.slug}\t{wave.state}\t{dates}\t{counts.get(wave.id, 0)} responses\t{wave.title}")

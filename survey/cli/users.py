@@ -29,8 +29,13 @@ def users_group() -> None:
 @users_group.command("create")
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role]), help="What the user may do.")
-@click.option("--cluster", "cluster_slugs", multiple=True, metavar="SLUG",
-              help="A cluster the manager manages; repeat for several. Needed for --role manager.")
+@click.option(
+    "--cluster",
+    "cluster_slugs",
+    multiple=True,
+    metavar="SLUG",
+    help="A cluster the manager manages; repeat for several. Needed for --role manager.",
+)
 def create_user_command(email: str, role: str, cluster_slugs: tuple[str, ...]) -> None:
     """Create an account. The password is read from standard input."""
     try:

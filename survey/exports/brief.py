@@ -32,8 +32,9 @@ def _spec(chart: charts.Figure) -> dict[str, Any]:
 
 
 def to_png(chart: charts.Figure, scale: float = PNG_SCALE) -> bytes:
-    return vl_convert.vegalite_to_png(_spec(chart), vl_version=charts.VEGA_LITE_VERSION, scale=scale,
-                                      allowed_base_urls=[])
+    return vl_convert.vegalite_to_png(
+        _spec(chart), vl_version=charts.VEGA_LITE_VERSION, scale=scale, allowed_base_urls=[]
+    )
 
 
 def to_pdf(chart: charts.Figure) -> bytes:
@@ -85,8 +86,7 @@ def brief_pdf(report: ReportTables, chart_images: Mapping[str, tuple[str, bytes]
     top = _top_technologies(report)
     if top:
         pdf.ln(2)
-        pdf.multi_cell(width, 5.5, _latin1("Most used technologies: " + "; ".join(top)), new_x="LMARGIN",
-                       new_y="NEXT")
+        pdf.multi_cell(width, 5.5, _latin1("Most used technologies: " + "; ".join(top)), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 13)
     pdf.cell(width, 8, "Method", new_x="LMARGIN", new_y="NEXT")
@@ -94,8 +94,13 @@ def brief_pdf(report: ReportTables, chart_images: Mapping[str, tuple[str, bytes]
     for label in ("Shares", "Intervals", "Suppression", "Clusters"):
         pdf.multi_cell(width, 5.5, _latin1(f"{label}: {facts[label]}"), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
-    pdf.multi_cell(width, 5.5, _latin1(f"Minimum cell size k = {report.k}. Generated "
-                                       f"{facts['Generated (UTC)']} UTC."), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        width,
+        5.5,
+        _latin1(f"Minimum cell size k = {report.k}. Generated {facts['Generated (UTC)']} UTC."),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
 
     for _name, (title, png) in chart_images.items():
         pdf.add_page()

@@ -74,8 +74,9 @@ def header(questionnaire: Questionnaire) -> list[str]:
     return ["response", "organisation", "wave", "submitted_at", "updated_at", *PROFILE_COLUMNS, "clusters", *codes]
 
 
-def export_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire: Questionnaire,
-                  secret: bytes) -> Iterator[bytes]:
+def export_chunks(
+    session: Session, wave_id: int, wave_slug: str, questionnaire: Questionnaire, secret: bytes
+) -> Iterator[bytes]:
     """The whole CSV file (byte order mark, header, a row per response) as UTF-8 chunks."""
     head = header(questionnaire)
     if session.get_bind().dialect.name == "postgresql":
@@ -91,8 +92,10 @@ _SAFE = "CASE WHEN left({0}, 1) = ANY(%(formula_starts)s) THEN '''' || {0} ELSE 
 
 
 #: `pseudonym` in SQL, from the pads of `hmac_pads` (`%(inner)s`, `%(outer)s`); PostgreSQL 11+ has sha256().
-PSEUDONYM_SQL = ("left(encode(sha256(%(outer)s || sha256(%(inner)s || convert_to('organisation:' || {organisation_id}, "
-                 "'UTF8'))), 'hex'), 16)")
+PSEUDONYM_SQL = (
+    "left(encode(sha256(%(outer)s || sha256(%(inner)s || convert_to('organisation:' || {organisation_id}, "
+    "'UTF8'))), 'hex'), 16)"
+)
 
 
 def _copy_query(questionnaire: Questionnaire) -> tuple[str, dict[str, str]]:
@@ -111,10 +114,14 @@ def _copy_query(questionnaire: Questionnaire) -> tuple[str, dict[str, str]]:
             # The ticked codes as text[] (in stored order, JSON strings decoded) by jsonb_to_record, joined with
             # ';' as the Python path's ";".join(list); a value that is not a list is written as it is, like there.
             # (A subquery over jsonb_array_elements_text per row would double the export's time.)
-            lateral.append(f"CROSS JOIN LATERAL jsonb_to_record(jsonb_build_object('v', CASE WHEN jsonb_typeof("
-                           f"r.answers -> %({key})s) = 'array' THEN r.answers -> %({key})s END)) AS {key}(v text[])")
-            cells.append(f"CASE WHEN {key}.v IS NULL THEN nullif({answer}, '') "
-                         f"ELSE nullif(array_to_string({key}.v, ';'), '') END")
+            lateral.append(
+                f"CROSS JOIN LATERAL jsonb_to_record(jsonb_build_object('v', CASE WHEN jsonb_typeof("
+                f"r.answers -> %({key})s) = 'array' THEN r.answers -> %({key})s END)) AS {key}(v text[])"
+            )
+            cells.append(
+                f"CASE WHEN {key}.v IS NULL THEN nullif({answer}, '') "
+                f"ELSE nullif(array_to_string({key}.v, ';'), '') END"
+            )
         elif item.type in FREE_TEXT:
             cells.append(_SAFE.format(f"({answer})"))
         else:
@@ -149,8 +156,9 @@ def _copy_query(questionnaire: Questionnaire) -> tuple[str, dict[str, str]]:
     return query, keys
 
 
-def copy_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire: Questionnaire, secret: bytes,
-                head: Sequence[str]) -> Iterator[bytes]:
+def copy_chunks(
+    session: Session, wave_id: int, wave_slug: str, questionnaire: Questionnaire, secret: bytes, head: Sequence[str]
+) -> Iterator[bytes]:
     """The CSV as PostgreSQL's COPY writes it, in chunks of about COPY_CHUNK bytes (never all in memory).
 
     The wave is cut into slices of about SLICE_ROWS responses by id, and WRITERS connections take turns: while
@@ -164,8 +172,14 @@ def copy_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire: Q
     query, keys = _copy_query(questionnaire)
     inner, outer = hmac_pads(secret)
     # psycopg binds COPY's parameters client-side, as quoted literals.
-    params = {"inner": inner, "outer": outer, "wave_id": wave_id, "wave_slug": wave_slug,
-              "formula_starts": list(FORMULA_STARTS), **keys}
+    params = {
+        "inner": inner,
+        "outer": outer,
+        "wave_id": wave_id,
+        "wave_slug": wave_slug,
+        "formula_starts": list(FORMULA_STARTS),
+        **keys,
+    }
     engine = session.get_bind()
     connections = [engine.raw_connection()]
     stop = threading.Event()
@@ -179,8 +193,19 @@ def copy_chunks(session: Session, wave_id: int, wave_slug: str, questionnaire: Q
                 break
         queues: list[queue.Queue] = [queue.Queue(maxsize=AHEAD) for _ in connections]
         for turn, connection in enumerate(connections):
-            thread = threading.Thread(target=_write_slices, daemon=True, name=f"export-writer-{turn}", args=(
-                connection.driver_connection, query, params, slices[turn::len(connections)], queues[turn], stop))
+            thread = threading.Thread(
+                target=_write_slices,
+                daemon=True,
+                name=f"export-writer-{turn}",
+                args=(
+                    connection.driver_connection,
+                    query,
+                    params,
+                    slices[turn :: len(connections)],
+                    queues[turn],
+                    stop,
+                ),
+            )
             thread.start()
             threads.append(thread)
         for number in range(len(slices)):
@@ -213,8 +238,9 @@ def _open_snapshot(driver, wave_id: int) -> tuple[str, list[tuple[int, int]]]:
     with driver.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute(f"LOCK TABLE {_TABLES} IN ACCESS SHARE MODE")
-        cursor.execute("SELECT pg_export_snapshot(), min(id), max(id), count(*) FROM response WHERE wave_id = %s",
-                       (wave_id,))
+        cursor.execute(
+            "SELECT pg_export_snapshot(), min(id), max(id), count(*) FROM response WHERE wave_id = %s", (wave_id,)
+        )
         snapshot, low, high, count = cursor.fetchone()
     if not count:
         return snapshot, []
@@ -239,8 +265,14 @@ def _join_snapshot(driver, snapshot: str) -> bool:
     return True
 
 
-def _write_slices(driver, query: str, params: dict[str, Any], slices: list[tuple[int, int]], chunks: queue.Queue,
-                  stop: threading.Event) -> None:
+def _write_slices(
+    driver,
+    query: str,
+    params: dict[str, Any],
+    slices: list[tuple[int, int]],
+    chunks: queue.Queue,
+    stop: threading.Event,
+) -> None:
     """A writer thread: COPY each slice on this connection, putting its chunks then _SLICE_END in `chunks`
     (or the exception that stopped it)."""
 
@@ -274,13 +306,16 @@ def _write_slices(driver, query: str, params: dict[str, Any], slices: list[tuple
 
 # --- Elsewhere: Python writes the CSV ------------------------------------------------------------------------
 
+
 def _clusters(session: Session, wave_id: int) -> Iterator[tuple[int, int]]:
     """(response id, cluster id) of one wave's responses, in response id order."""
-    query = (select(response_cluster.c.response_id, response_cluster.c.cluster_id)
-             .join(Response, Response.id == response_cluster.c.response_id)
-             .where(Response.wave_id == wave_id)
-             .order_by(response_cluster.c.response_id, response_cluster.c.cluster_id)
-             .execution_options(yield_per=BATCH))
+    query = (
+        select(response_cluster.c.response_id, response_cluster.c.cluster_id)
+        .join(Response, Response.id == response_cluster.c.response_id)
+        .where(Response.wave_id == wave_id)
+        .order_by(response_cluster.c.response_id, response_cluster.c.cluster_id)
+        .execution_options(yield_per=BATCH)
+    )
     for row in session.execute(query):
         yield row[0], row[1]
 
@@ -292,15 +327,18 @@ def _iso_seconds(column):
     return func.replace(func.substr(cast(column, Text), 1, 19), " ", "T")
 
 
-def response_rows(session: Session, wave_id: int, wave_slug: str, questionnaire: Questionnaire,
-                  secret: bytes) -> Iterator[list[Any]]:
+def response_rows(
+    session: Session, wave_id: int, wave_slug: str, questionnaire: Questionnaire, secret: bytes
+) -> Iterator[list[Any]]:
     """Every response of the wave as a CSV row (header excluded), text made spreadsheet-safe (SQLite path).
 
     This is the export's hot loop (a million rows): answers are read as JSON text and decoded with orjson;
     rows come through Core, not the ORM; only the few cells that need it are touched after a row is built.
     """
-    names = {cluster_id: str(spreadsheet_safe(slug))
-             for cluster_id, slug in session.execute(select(Cluster.id, Cluster.slug))}
+    names = {
+        cluster_id: str(spreadsheet_safe(slug))
+        for cluster_id, slug in session.execute(select(Cluster.id, Cluster.slug))
+    }
     items = _items(questionnaire)
     codes = [item.code for item in items]
     offset = len(header(questionnaire)) - len(codes)
@@ -308,18 +346,40 @@ def response_rows(session: Session, wave_id: int, wave_slug: str, questionnaire:
     lists = [offset + i for i, item in enumerate(items) if item.type == "multi"]
     # `wave_id + 0` keeps SQLite off the (wave_id, organisation_id) index: that index would make it sort the
     # whole wave by id in a temporary B-tree, three times slower than reading the table in id order.
-    query = (select(Response.id, Response.organisation_id, _iso_seconds(Response.submitted_at),
-                    _iso_seconds(Response.updated_at), Response.country, Response.region, Response.org_type,
-                    Response.size_class, Response.ecosystem, cast(Response.answers, Text))
-             .where(Response.wave_id + 0 == wave_id).order_by(Response.id))
+    query = (
+        select(
+            Response.id,
+            Response.organisation_id,
+            _iso_seconds(Response.submitted_at),
+            _iso_seconds(Response.updated_at),
+            Response.country,
+            Response.region,
+            Response.org_type,
+            Response.size_class,
+            Response.ecosystem,
+            cast(Response.answers, Text),
+        )
+        .where(Response.wave_id + 0 == wave_id)
+        .order_by(Response.id)
+    )
     connection = session.connection()
     memberships = _clusters(session, wave_id)
     pending = next(memberships, None)
     keyed = hmac.new(secret, digestmod=hashlib.sha256)
     decode = orjson.loads
     result = connection.execution_options(yield_per=BATCH).execute(query)
-    for (response_id, organisation_id, submitted_at, updated_at, country, region, org_type, size_class, ecosystem,
-         raw_answers) in result:
+    for (
+        response_id,
+        organisation_id,
+        submitted_at,
+        updated_at,
+        country,
+        region,
+        org_type,
+        size_class,
+        ecosystem,
+        raw_answers,
+    ) in result:
         clusters: list[str] = []
         while pending is not None and pending[0] <= response_id:
             if pending[0] == response_id:
@@ -328,9 +388,20 @@ def response_rows(session: Session, wave_id: int, wave_slug: str, questionnaire:
         mac = keyed.copy()
         mac.update(b"organisation:%d" % organisation_id)
         answers = decode(raw_answers).get
-        row: list[Any] = [response_id, mac.hexdigest()[:16], wave_slug, submitted_at, updated_at, country,
-                          spreadsheet_safe(region), org_type, size_class, ecosystem, ";".join(clusters),
-                          *map(answers, codes)]
+        row: list[Any] = [
+            response_id,
+            mac.hexdigest()[:16],
+            wave_slug,
+            submitted_at,
+            updated_at,
+            country,
+            spreadsheet_safe(region),
+            org_type,
+            size_class,
+            ecosystem,
+            ";".join(clusters),
+            *map(answers, codes),
+        ]
         for index in lists:
             if isinstance(row[index], list):  # nothing ticked ([]) is an empty cell
                 row[index] = ";".join(map(str, row[index]))

@@ -81,30 +81,54 @@ class ReportTables:
     wave_dates: tuple[str, str] = ("", "")
 
 
-def report_tables(ctx: PageContext, filters: dict[str, list[str]], generated_at: datetime,
-                  wave_dates: tuple[str, str] = ("", "")) -> ReportTables:
+def report_tables(
+    ctx: PageContext, filters: dict[str, list[str]], generated_at: datetime, wave_dates: tuple[str, str] = ("", "")
+) -> ReportTables:
     """The page's tables for the page's filters and the user's scope, suppressed exactly as on the page."""
     disclosure = ctx.current()
     adoption = results.adoption(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.cluster_filter), ctx.k, disclosure)
     only = None if ctx.visible_clusters is None else tuple(sorted(ctx.visible_clusters))
-    by_cluster = results.adoption(ctx.conn, ctx.survey,
-                                  ctx.query(by="cluster", filters=ctx.page.filters, only=only), ctx.k, disclosure)
-    challenges = results.challenges(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.cluster_filter), ctx.k,
-                                    disclosure)
-    rates, total = results.response_rates(ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, disclosure,
-                                          cached_invitations(ctx.conn, ctx.survey.wave_id))
+    by_cluster = results.adoption(
+        ctx.conn, ctx.survey, ctx.query(by="cluster", filters=ctx.page.filters, only=only), ctx.k, disclosure
+    )
+    challenges = results.challenges(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.cluster_filter), ctx.k, disclosure)
+    rates, total = results.response_rates(
+        ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, disclosure, cached_invitations(ctx.conn, ctx.survey.wave_id)
+    )
     wave = ctx.survey.slug
-    rate_rows = [{"wave": wave, "group_dimension": "cluster", "group": row["group_value"],
-                  "group_label": row["group_label"], "item": "", "item_label": "",
-                  "suppressed": bool(row["suppressed"]),
-                  "invited": row["invited"], "responses": row["responses"], "rate": row["rate"]}
-                 for row in rates.to_dict("records")]
-    rate_rows.append({"wave": wave, "group_dimension": "cluster", "group": "all", "group_label": "All clusters",
-                      "item": "", "item_label": "", "suppressed": bool(total["suppressed"]),
-                      "invited": total["invited"], "responses": total["responses"], "rate": total["rate"]})
+    rate_rows = [
+        {
+            "wave": wave,
+            "group_dimension": "cluster",
+            "group": row["group_value"],
+            "group_label": row["group_label"],
+            "item": "",
+            "item_label": "",
+            "suppressed": bool(row["suppressed"]),
+            "invited": row["invited"],
+            "responses": row["responses"],
+            "rate": row["rate"],
+        }
+        for row in rates.to_dict("records")
+    ]
+    rate_rows.append(
+        {
+            "wave": wave,
+            "group_dimension": "cluster",
+            "group": "all",
+            "group_label": "All clusters",
+            "item": "",
+            "item_label": "",
+            "suppressed": bool(total["suppressed"]),
+            "invited": total["invited"],
+            "responses": total["responses"],
+            "rate": total["rate"],
+        }
+    )
     tables = {
         "responses": pd.DataFrame(rate_rows, columns=[*KEYS, "invited", "responses", "rate"]).astype(
-            {"invited": "Int64", "responses": "Int64", "rate": "Float64"}),
+            {"invited": "Int64", "responses": "Int64", "rate": "Float64"}
+        ),
         "adoption": _wide(adoption, None),
         "adoption_by_cluster": _wide(by_cluster, "cluster"),
         "challenges": _wide(challenges, None),
@@ -114,17 +138,33 @@ def report_tables(ctx: PageContext, filters: dict[str, list[str]], generated_at:
 
 def _wide(table: pd.DataFrame, dimension: str | None) -> pd.DataFrame:
     """A results frame with the public key columns first and the numbers after (no database ids)."""
-    numbers = [c for c in table.columns if c not in {"wave_id", "wave_value", "wave_label", "group", "group_value",
-                                                     "group_label", "item", "item_label", "suppressed"}]
-    out = pd.DataFrame({
-        "wave": table["wave_value"],
-        "group_dimension": dimension or "",
-        "group": table["group_value"].fillna("") if dimension else "",
-        "group_label": table["group_label"].fillna("") if dimension else "",
-        "item": table["item"],
-        "item_label": table["item_label"],
-        "suppressed": table["suppressed"].astype(bool),
-    })
+    numbers = [
+        c
+        for c in table.columns
+        if c
+        not in {
+            "wave_id",
+            "wave_value",
+            "wave_label",
+            "group",
+            "group_value",
+            "group_label",
+            "item",
+            "item_label",
+            "suppressed",
+        }
+    ]
+    out = pd.DataFrame(
+        {
+            "wave": table["wave_value"],
+            "group_dimension": dimension or "",
+            "group": table["group_value"].fillna("") if dimension else "",
+            "group_label": table["group_label"].fillna("") if dimension else "",
+            "item": table["item"],
+            "item_label": table["item_label"],
+            "suppressed": table["suppressed"].astype(bool),
+        }
+    )
     for column in numbers:
         out[column] = table[column]
     return out.reset_index(drop=True)
@@ -148,15 +188,32 @@ def long_rows(report: ReportTables) -> Iterator[list[Any]]:
     for name, table in report.tables.items():
         measures = [c for c in table.columns if c not in KEYS]
         for row in table.to_dict("records"):
-            keys = [name, row["wave"], row["group_dimension"], row["group"], row["group_label"], row["item"],
-                    row["item_label"]]
+            keys = [
+                name,
+                row["wave"],
+                row["group_dimension"],
+                row["group"],
+                row["group_label"],
+                row["item"],
+                row["item_label"],
+            ]
             for measure in measures:
                 value = None if row["suppressed"] else _number(row[measure])
                 yield [*keys, measure, value, "true" if row["suppressed"] else "false"]
 
 
-LONG_HEADER = ["table", "wave", "group_dimension", "group", "group_label", "item", "item_label", "measure", "value",
-               "suppressed"]
+LONG_HEADER = [
+    "table",
+    "wave",
+    "group_dimension",
+    "group",
+    "group_label",
+    "item",
+    "item_label",
+    "measure",
+    "value",
+    "suppressed",
+]
 
 
 def to_csv(report: ReportTables) -> bytes:
@@ -211,9 +268,12 @@ def about_rows(report: ReportTables) -> list[tuple[str, Any]]:
         ("Minimum cell size (k)", report.k),
         ("Shares", "Answers / n, where n counts every answer to the item ('don't know' included)."),
         ("Intervals", "Wilson score 95% intervals (z = 1.96)."),
-        ("Suppression", f"A group with fewer than {report.k} responses is withheld; while the withheld groups of a "
-                        f"breakdown hold fewer than {report.k} together, the next smallest group is withheld too "
-                        "(complementary suppression), so no withheld figure can be derived from the totals."),
+        (
+            "Suppression",
+            f"A group with fewer than {report.k} responses is withheld; while the withheld groups of a "
+            f"breakdown hold fewer than {report.k} together, the next smallest group is withheld too "
+            "(complementary suppression), so no withheld figure can be derived from the totals.",
+        ),
         ("Clusters", "An organisation in several clusters counts once in each; totals count it once."),
     ]
 
@@ -246,7 +306,7 @@ def to_xlsx(report: ReportTables) -> bytes:
         for row in table.itertuples(index=False):
             values = list(row)
             if row.suppressed:
-                values = values[:len(KEYS)] + [None] * (len(values) - len(KEYS))
+                values = values[: len(KEYS)] + [None] * (len(values) - len(KEYS))
             _append(sheet, values)
     codebook = book.create_sheet("Codebook")
     _append(codebook, CODEBOOK_HEADER)
@@ -275,7 +335,13 @@ def to_json(report: ReportTables) -> bytes:
                     out[key] = None if row["suppressed"] else _number(value)
             records.append(out)
         tables[name] = records
-    document = {"survey": report.survey.slug, "title": report.survey.title, "min_cell": report.k,
-                "filters": report.filters, "generated_at": report.generated_at.isoformat(timespec="seconds"),
-                "about": {key: value for key, value in about_rows(report)}, "tables": tables}
+    document = {
+        "survey": report.survey.slug,
+        "title": report.survey.title,
+        "min_cell": report.k,
+        "filters": report.filters,
+        "generated_at": report.generated_at.isoformat(timespec="seconds"),
+        "about": {key: value for key, value in about_rows(report)},
+        "tables": tables,
+    }
     return json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")

@@ -100,8 +100,7 @@ class Wave(db.Model):
     @staticmethod
     def with_results():
         """Waves whose results may be shown, the newest first."""
-        return (select(Wave).where(Wave.visible_to_readers)
-                .order_by(Wave.opens_on.desc().nulls_last(), Wave.slug.desc()))
+        return select(Wave).where(Wave.visible_to_readers).order_by(Wave.opens_on.desc().nulls_last(), Wave.slug.desc())
 
     def __repr__(self) -> str:
         return f"<Wave {self.slug} {self.state}>"

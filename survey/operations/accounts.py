@@ -57,8 +57,13 @@ def create_user(email: str, password: str, role: Role, clusters: Iterable[Cluste
     if find_user(address) is not None:
         raise AccountError(_("There is already an account with this e-mail address."))
     check_new_password(password)
-    user = User(email=address, password_hash=hash_password(password), role=role,
-                clusters=_check_clusters(role, clusters), active=True)
+    user = User(
+        email=address,
+        password_hash=hash_password(password),
+        role=role,
+        clusters=_check_clusters(role, clusters),
+        active=True,
+    )
     db.session.add(user)
     db.session.flush()
     return user

@@ -36,12 +36,14 @@ class InvitationError(ValueError):
 def check_wave_takes_invitations(wave: Wave) -> None:
     # A link to a wave that is not open would only show the respondent an "expired" page.
     if wave.state is not WaveState.OPEN:
-        raise InvitationError(_("Invitations can be issued only while the survey is open; this one is %(state)s.",
-                                state=wave.state.value))
+        raise InvitationError(
+            _("Invitations can be issued only while the survey is open; this one is %(state)s.", state=wave.state.value)
+        )
 
 
-def issue_links(wave: Wave, members: Iterable[MemberStatus], now: datetime, only_missing: bool
-                ) -> list[tuple[Organisation, str]]:
+def issue_links(
+    wave: Wave, members: Iterable[MemberStatus], now: datetime, only_missing: bool
+) -> list[tuple[Organisation, str]]:
     """New links for the members (only those without a working link, when `only_missing`), with their tokens."""
     check_wave_takes_invitations(wave)
     issued = []
@@ -83,8 +85,9 @@ class SendResult:
 Compose = Callable[[Contact, Organisation, str], EmailMessage]
 
 
-def send_links(wave: Wave, members: Iterable[MemberStatus], kind: MailKind, compose: Compose, mailer: Mailer,
-               now: datetime) -> SendResult:
+def send_links(
+    wave: Wave, members: Iterable[MemberStatus], kind: MailKind, compose: Compose, mailer: Mailer, now: datetime
+) -> SendResult:
     """E-mail each member's contacts a fresh link (an earlier link stops working; answers are kept).
 
     When no message to a member goes out, that member keeps the link (or the absence of one) it had.

@@ -43,16 +43,27 @@ def add_member(cluster: Cluster, details: MemberDetails, visible: frozenset[int]
     """
     organisation = _by_name(details.name)
     if organisation is None:
-        organisation = Organisation(name=details.name, country=details.country, org_type=details.org_type,
-                                    size_class=details.size_class, ecosystem=cluster.ecosystem, clusters=[cluster])
+        organisation = Organisation(
+            name=details.name,
+            country=details.country,
+            org_type=details.org_type,
+            size_class=details.size_class,
+            ecosystem=cluster.ecosystem,
+            clusters=[cluster],
+        )
         db.session.add(organisation)
     elif cluster in organisation.clusters:
         raise MemberError(_("%(name)s is already a member of this cluster.", name=details.name))
     elif _may_join(organisation, visible):
         organisation.clusters.append(cluster)
     else:
-        raise MemberError(_("An organisation called %(name)s is already registered with another cluster. "
-                            "Ask the platform's administrator to add it to yours.", name=details.name))
+        raise MemberError(
+            _(
+                "An organisation called %(name)s is already registered with another cluster. "
+                "Ask the platform's administrator to add it to yours.",
+                name=details.name,
+            )
+        )
     db.session.flush()
     return organisation
 
@@ -81,8 +92,9 @@ class ImportResult:
     contacts: int
 
 
-def import_members(cluster: Cluster, rows: Iterable[MemberRow], visible: frozenset[int] | None
-                   ) -> ImportResult | list[RowError]:
+def import_members(
+    cluster: Cluster, rows: Iterable[MemberRow], visible: frozenset[int] | None
+) -> ImportResult | list[RowError]:
     """Add or update the members in the rows, with their contacts; or, when any row cannot be applied, the
     errors (the caller then rolls back, so that a corrected file can be imported again from the start).
 
@@ -96,14 +108,22 @@ def import_members(cluster: Cluster, rows: Iterable[MemberRow], visible: frozens
     for row in rows:
         organisation = _by_name(row.name)
         if organisation is None:
-            organisation = add_member(cluster, MemberDetails(row.name, row.country, row.org_type, row.size_class),
-                                      visible)
+            organisation = add_member(
+                cluster, MemberDetails(row.name, row.country, row.org_type, row.size_class), visible
+            )
             created.add(organisation.id)
         else:
             if cluster not in organisation.clusters:
                 if not _may_join(organisation, visible):
-                    errors.append(RowError(row.line, _("an organisation of this name is already registered with "
-                                                       "another cluster; ask the administrator to add it to yours")))
+                    errors.append(
+                        RowError(
+                            row.line,
+                            _(
+                                "an organisation of this name is already registered with "
+                                "another cluster; ask the administrator to add it to yours"
+                            ),
+                        )
+                    )
                     continue
                 organisation.clusters.append(cluster)
             organisation.country = row.country

@@ -43,8 +43,7 @@ def save_cluster(details: ClusterDetails, cluster: Cluster | None = None) -> Clu
     return cluster
 
 
-def create_wave_from(slug: str, title: str, source: Wave | None, opens_on: date | None, closes_on: date | None
-                     ) -> Wave:
+def create_wave_from(slug: str, title: str, source: Wave | None, opens_on: date | None, closes_on: date | None) -> Wave:
     """A draft wave asking the same questionnaire version as `source`, or the shipped default when None."""
     if by_slug(Wave, slug) is not None:
         raise PlatformError(_("Another survey already has the short name %(slug)s.", slug=slug))

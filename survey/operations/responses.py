@@ -97,21 +97,24 @@ def submit_response(invitation: Invitation, values: dict[str, Any], now: datetim
     questionnaire = invitation.wave.questionnaire.parsed
     profile, answers = split_profile(questionnaire, values)
     # Cluster ids through Core, not Cluster objects through the ORM: a submission needs only the ids.
-    cluster_ids = list(db.session.scalars(
-        select(membership.c.cluster_id).where(membership.c.organisation_id == invitation.organisation_id)
-        .order_by(membership.c.cluster_id)))
+    cluster_ids = list(
+        db.session.scalars(
+            select(membership.c.cluster_id)
+            .where(membership.c.organisation_id == invitation.organisation_id)
+            .order_by(membership.c.cluster_id)
+        )
+    )
 
     delta: Counter = Counter()
     response = find_response(invitation)
     created = response is None
     if response is None:
-        response = Response(
-            wave_id=invitation.wave_id, organisation_id=invitation.organisation_id, submitted_at=now
-        )
+        response = Response(wave_id=invitation.wave_id, organisation_id=invitation.organisation_id, submitted_at=now)
         db.session.add(response)
     else:
         earlier_clusters = db.session.scalars(
-            select(response_cluster.c.cluster_id).where(response_cluster.c.response_id == response.id))
+            select(response_cluster.c.cluster_id).where(response_cluster.c.response_id == response.id)
+        )
         delta.subtract(
             response_counts(questionnaire, response.wave_id, response.profile, earlier_clusters, response.answers)
         )
@@ -128,8 +131,10 @@ def submit_response(invitation: Invitation, values: dict[str, Any], now: datetim
     if not created:
         db.session.execute(delete(response_cluster).where(response_cluster.c.response_id == response.id))
     if cluster_ids:
-        db.session.execute(insert(response_cluster), [{"response_id": response.id, "cluster_id": cluster_id}
-                                                      for cluster_id in cluster_ids])
+        db.session.execute(
+            insert(response_cluster),
+            [{"response_id": response.id, "cluster_id": cluster_id} for cluster_id in cluster_ids],
+        )
     db.session.execute(delete(Draft).where(Draft.invitation_id == invitation.id))
     # The tally last, so that the commit follows at once: every submission updates the same "all clusters"
     # rows, and holds their locks from here until its commit, while the others wait.

@@ -54,9 +54,7 @@ def response_counts(
     counts: Counter[TallyKey] = Counter()
     for dims in GRAINS:
         name = grain_name(dims)
-        rest = tuple(
-            str(profile[column]) if dim in dims else ALL for dim, column in _PROFILE_OF_DIMENSION.items()
-        )
+        rest = tuple(str(profile[column]) if dim in dims else ALL for dim, column in _PROFILE_OF_DIMENSION.items())
         for cluster_id in clusters if "cluster" in dims else [ALL_CLUSTERS]:
             for item, answer in pairs:
                 counts[(wave_id, name, cluster_id, *rest, item, answer)] += 1  # type: ignore[misc]
@@ -84,8 +82,9 @@ def apply_counts(session: Session, delta: Counter[TallyKey]) -> None:
 
 
 _INTEGERS = {"wave_id", "cluster_id", "n"}
-_FIELDS = ", ".join(f"CAST(r->>{index} AS {'int' if name in _INTEGERS else 'text'})"
-                    for index, name in enumerate((*KEY_COLUMNS, "n")))
+_FIELDS = ", ".join(
+    f"CAST(r->>{index} AS {'int' if name in _INTEGERS else 'text'})" for index, name in enumerate((*KEY_COLUMNS, "n"))
+)
 #: json_array_elements keeps the array's order, so rows are locked in the sorted order given.
 _PG_UPSERT = text(
     f"INSERT INTO tally ({', '.join(KEY_COLUMNS)}, n) SELECT {_FIELDS} FROM json_array_elements(CAST(:rows AS json)) r "
@@ -105,16 +104,23 @@ def rebuild_tallies(session: Session, wave: Wave) -> int:
     clusters: dict[int, list[int]] = {}
     for response_id, cluster_id in session.execute(
         select(response_cluster.c.response_id, response_cluster.c.cluster_id)
-        .join(Response, Response.id == response_cluster.c.response_id).where(Response.wave_id == wave.id)
+        .join(Response, Response.id == response_cluster.c.response_id)
+        .where(Response.wave_id == wave.id)
     ):
         clusters.setdefault(response_id, []).append(cluster_id)
     counts: Counter[TallyKey] = Counter()
     responses = 0
-    rows = session.execute(select(Response.id, Response.answers, *(getattr(Response, column) for column in PROFILE))
-                           .where(Response.wave_id == wave.id).execution_options(yield_per=10_000))
+    rows = session.execute(
+        select(Response.id, Response.answers, *(getattr(Response, column) for column in PROFILE))
+        .where(Response.wave_id == wave.id)
+        .execution_options(yield_per=10_000)
+    )
     for response_id, answers, *profile in rows:
-        counts.update(response_counts(questionnaire, wave.id, dict(zip(PROFILE, profile, strict=True)),
-                                      clusters.get(response_id, ()), answers))
+        counts.update(
+            response_counts(
+                questionnaire, wave.id, dict(zip(PROFILE, profile, strict=True)), clusters.get(response_id, ()), answers
+            )
+        )
         responses += 1
     apply_counts(session, counts)
     return responses

@@ -108,8 +108,9 @@ def wave_roster(cluster: Cluster, wave: Wave) -> Roster:
     }
     responded = dict(
         db.session.execute(
-            select(Response.organisation_id, Response.submitted_at)
-            .where(Response.wave_id == wave.id, Response.organisation_id.in_(ids))
+            select(Response.organisation_id, Response.submitted_at).where(
+                Response.wave_id == wave.id, Response.organisation_id.in_(ids)
+            )
         ).all()
     )
     invitation_ids = [invitation.id for invitation in invitations.values()]
@@ -154,12 +155,17 @@ def member_history(organisation: Organisation) -> list[tuple[Wave, MemberStatus]
     history = []
     for wave in waves:
         invitation = invitations.get(wave.id)
-        history.append((wave, MemberStatus(
-            organisation=organisation,
-            invitation=invitation,
-            contacts=len(organisation.contacts),
-            last_mailed_at=mailed.get(invitation.id) if invitation else None,
-            has_draft=invitation is not None and invitation.id in drafts,
-            responded_at=responded.get(wave.id),
-        )))
+        history.append(
+            (
+                wave,
+                MemberStatus(
+                    organisation=organisation,
+                    invitation=invitation,
+                    contacts=len(organisation.contacts),
+                    last_mailed_at=mailed.get(invitation.id) if invitation else None,
+                    has_draft=invitation is not None and invitation.id in drafts,
+                    responded_at=responded.get(wave.id),
+                ),
+            )
+        )
     return history

@@ -154,8 +154,9 @@ def reset_password(user_id: int):
 
 
 def _cluster_details(form: ClusterForm) -> ClusterDetails:
-    return ClusterDetails(form.slug.data, form.name.data, form.country.data, form.nuts2.data or None,
-                          form.ecosystem.data)
+    return ClusterDetails(
+        form.slug.data, form.name.data, form.country.data, form.nuts2.data or None, form.ecosystem.data
+    )
 
 
 @bp.get("/clusters")
@@ -191,9 +192,7 @@ def edit_cluster(cluster_id: int | None = None):
 @allow("admin")
 def waves():
     all_waves = db.session.scalars(select(Wave).order_by(Wave.id.desc())).all()
-    counts = dict(
-        db.session.execute(select(Response.wave_id, func.count()).group_by(Response.wave_id)).all()
-    )
+    counts = dict(db.session.execute(select(Response.wave_id, func.count()).group_by(Response.wave_id)).all())
     return render_template("admin/waves.html", waves=all_waves, counts=counts)
 
 
@@ -201,8 +200,10 @@ def waves():
 @allow("admin")
 def new_wave():
     previous = db.session.scalars(select(Wave).order_by(Wave.id.desc())).all()
-    choices = [(str(w.id), _("As in %(title)s (version %(version)d)", title=w.title, version=w.questionnaire.version))
-               for w in previous]
+    choices = [
+        (str(w.id), _("As in %(title)s (version %(version)d)", title=w.title, version=w.questionnaire.version))
+        for w in previous
+    ]
     choices.append(("default", _("The platform's default questionnaire, latest version")))
     form = WaveForm(source_choices=choices)
     if form.validate_on_submit():
@@ -214,8 +215,9 @@ def new_wave():
         else:
             db.session.commit()
             log.info("admin %s created wave %s", current_user.id, wave.slug)
-            flash(_("The survey %(title)s is created as a draft. Open it when invitations may go out.",
-                    title=wave.title))
+            flash(
+                _("The survey %(title)s is created as a draft. Open it when invitations may go out.", title=wave.title)
+            )
             return redirect(url_for(".waves"), code=303)
     status = 200 if request.method == "GET" else form_status(form)
     return render_template("admin/wave_form.html", form=form), status
@@ -226,8 +228,14 @@ def _transition(wave_id: int, change) -> Wave:
     try:
         change(wave, clock.now())
     except WaveStateError:
-        abort(409, _("The survey %(title)s is %(state)s: it cannot be changed that way.", title=wave.title,
-                     state=wave.state.value))
+        abort(
+            409,
+            _(
+                "The survey %(title)s is %(state)s: it cannot be changed that way.",
+                title=wave.title,
+                state=wave.state.value,
+            ),
+        )
     db.session.commit()
     log.info("admin %s moved wave %s to %s", current_user.id, wave.slug, wave.state.value)
     return wave

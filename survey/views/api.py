@@ -44,15 +44,18 @@ def _report_or_404(slug: str):
 
 
 def _invalid(error: InvalidQuery):
-    return jsonify({"error": error.message, "parameter": error.parameter, "allowed": error.allowed,
-                    "status": 400}), 400
+    return jsonify({"error": error.message, "parameter": error.parameter, "allowed": error.allowed, "status": 400}), 400
 
 
 def _survey_json(wave: Wave) -> dict[str, Any]:
-    return {"slug": wave.slug, "title": wave.title, "state": wave.state.value,
-            "opens_on": wave.opens_on.isoformat() if wave.opens_on else None,
-            "closes_on": wave.closes_on.isoformat() if wave.closes_on else None,
-            "questionnaire": {"code": wave.questionnaire.code, "version": wave.questionnaire.version}}
+    return {
+        "slug": wave.slug,
+        "title": wave.title,
+        "state": wave.state.value,
+        "opens_on": wave.opens_on.isoformat() if wave.opens_on else None,
+        "closes_on": wave.closes_on.isoformat() if wave.closes_on else None,
+        "questionnaire": {"code": wave.questionnaire.code, "version": wave.questionnaire.version},
+    }
 
 
 @bp.get("/openapi.json")
@@ -95,8 +98,11 @@ def adoption(slug: str):
         return _invalid(error)
     k = current_app.config["MIN_CELL_SIZE"]
     rows = report_cache().get_or_compute(
-        "api-adoption", query.wave_ids, (survey.slug, query, k, None if visible is None else tuple(sorted(visible))),
-        lambda: results.api_rows(results.adoption(conn, survey, query, k), query.by))
+        "api-adoption",
+        query.wave_ids,
+        (survey.slug, query, k, None if visible is None else tuple(sorted(visible))),
+        lambda: results.api_rows(results.adoption(conn, survey, query, k), query.by),
+    )
     return jsonify({"survey": survey.slug, "min_cell": k, "by": query.by, "rows": rows})
 
 
@@ -122,8 +128,9 @@ def challenges(slug: str):
         out["n"] = None if withheld else int(row["n"])
         out["counts"] = None if withheld else {code: int(row[code]) for code in codes}
         out["share_important"] = None if withheld else round(float(row["share_important"]), 4)
-        out["ci_important"] = None if withheld else [round(float(row["ci_important_low"]), 4),
-                                                     round(float(row["ci_important_high"]), 4)]
+        out["ci_important"] = (
+            None if withheld else [round(float(row["ci_important_low"]), 4), round(float(row["ci_important_high"]), 4)]
+        )
         out["suppressed"] = withheld
         rows.append(out)
     return jsonify({"survey": report.slug, "min_cell": k, "by": query.by, "rows": rows})
@@ -150,8 +157,14 @@ def status(slug: str):
             continue
         if not invited.get(cluster_id) and not answered.get(cluster_id):
             continue
-        clusters.append({"cluster": option.value, "name": option.label, "invited": invited.get(cluster_id, 0),
-                         "responses": answered.get(cluster_id, 0)})
+        clusters.append(
+            {
+                "cluster": option.value,
+                "name": option.label,
+                "invited": invited.get(cluster_id, 0),
+                "responses": answered.get(cluster_id, 0),
+            }
+        )
     body: dict[str, Any] = {"survey": wave.slug, "state": wave.state.value, "clusters": clusters}
     if visible is None:
         body["total"] = {"invited": invited_total, "responses": total}
@@ -227,6 +240,9 @@ def submit(slug: str):
         return jsonify({"error": "some answers are missing or not valid", "status": 422, "errors": errors}), 422
     response, created = submit_response(invitation, form.values(), clock.now())
     db.session.commit()
-    body = {"survey": slug, "status": "created" if created else "replaced",
-            "submitted_at": response.updated_at.isoformat(timespec="seconds")}
+    body = {
+        "survey": slug,
+        "status": "created" if created else "replaced",
+        "submitted_at": response.updated_at.isoformat(timespec="seconds"),
+    }
     return jsonify(body), 201 if created else 200

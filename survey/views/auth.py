@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
+
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 

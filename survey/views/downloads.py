@@ -46,15 +46,22 @@ def _user_key() -> str:
 
 
 def _limited(view):
-    return limiter.limit(_export_limit, key_func=_user_key,
-                         error_message=lambda: gettext("Too many downloads. Please wait a minute."))(view)
+    return limiter.limit(
+        _export_limit, key_func=_user_key, error_message=lambda: gettext("Too many downloads. Please wait a minute.")
+    )(view)
 
 
 def _audit(what: str, slug: str) -> None:
     """Record the download (who, what, when, which filters) in the request's transaction, and commit."""
-    db.session.add(DownloadLog(user_id=current_user.id if current_user.is_authenticated else None,
-                               downloaded_at=clock.now(), what=what, survey=slug,
-                               filters=request.args.to_dict(flat=False)))
+    db.session.add(
+        DownloadLog(
+            user_id=current_user.id if current_user.is_authenticated else None,
+            downloaded_at=clock.now(),
+            what=what,
+            survey=slug,
+            filters=request.args.to_dict(flat=False),
+        )
+    )
     db.session.commit()
 
 
@@ -114,17 +121,24 @@ def chart_image(slug: str, name: str, fmt: str):
 
 
 def _chart_titles() -> dict[str, str]:
-    return {"adoption": gettext("Adoption by technology"), "comparison": gettext("Clusters compared with all clusters"),
-            "heatmap": gettext("Clusters by technology"), "waves": gettext("Change between waves"),
-            "challenges": gettext("Pandemic challenges by importance")}
+    return {
+        "adoption": gettext("Adoption by technology"),
+        "comparison": gettext("Clusters compared with all clusters"),
+        "heatmap": gettext("Clusters by technology"),
+        "waves": gettext("Change between waves"),
+        "challenges": gettext("Pandemic challenges by importance"),
+    }
 
 
 def _brief(slug: str) -> tuple[tables.ReportTables, bytes]:
     ctx = page_context(slug)
     report = tables.report_tables(ctx, request.args.to_dict(flat=False), clock.now(), _wave_dates(slug))
     titles = _chart_titles()
-    images = {name: (titles[name], brief.to_png(section.chart))
-              for name, section in build_sections(ctx).items() if section.chart is not None}
+    images = {
+        name: (titles[name], brief.to_png(section.chart))
+        for name, section in build_sections(ctx).items()
+        if section.chart is not None
+    }
     return report, brief.brief_pdf(report, images)
 
 
@@ -145,10 +159,12 @@ def summary_pack(slug: str):
     """The brief with the CSV, its codebook and the XLSX, in one ZIP."""
     report, pdf = _brief(slug)
     name = report.survey.slug
-    files = {_filename(name, "brief", "pdf"): pdf,
-             _filename(name, "adoption", "csv"): tables.to_csv(report),
-             _filename(name, "codebook", "csv"): tables.codebook_csv(report),
-             _filename(name, "adoption", "xlsx"): tables.to_xlsx(report)}
+    files = {
+        _filename(name, "brief", "pdf"): pdf,
+        _filename(name, "adoption", "csv"): tables.to_csv(report),
+        _filename(name, "codebook", "csv"): tables.codebook_csv(report),
+        _filename(name, "adoption", "xlsx"): tables.to_xlsx(report),
+    }
     _audit("summary.zip", slug)
     return attachment(brief.pack_zip(files), MIME["zip"], _filename(name, "summary", "zip"))
 
@@ -167,4 +183,3 @@ def response_export(slug: str):
     _audit("responses.csv", slug)
     body = stream_with_context(responses.export_chunks(db.session, wave_id, wave_slug, questionnaire, secret))
     return attachment(body, MIME["csv"], _filename(wave_slug, "responses", "csv"))
-

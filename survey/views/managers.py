@@ -92,8 +92,13 @@ def index():
 def cluster(cluster_slug: str):
     cluster = cluster_or_404(cluster_slug)
     members = db.session.scalars(cluster_members(cluster)).all()
-    return render_template("manage/cluster.html", cluster=cluster, members=members, waves=_waves(),
-                           labels=dict(type_choices() + size_choices()))
+    return render_template(
+        "manage/cluster.html",
+        cluster=cluster,
+        members=members,
+        waves=_waves(),
+        labels=dict(type_choices() + size_choices()),
+    )
 
 
 @bp.route("/<cluster_slug>/members/new", methods=["GET", "POST"])
@@ -132,14 +137,33 @@ def import_csv(cluster_slug: str):
             db.session.rollback()
         else:
             db.session.commit()
-            log.info("user %s imported members into cluster %s: %d new, %d updated, %d contacts",
-                     current_user.id, cluster.slug, outcome.created, outcome.updated, outcome.contacts)
-            flash(_("Imported: %(created)d new members, %(updated)d updated, %(contacts)d new contacts.",
-                    created=outcome.created, updated=outcome.updated, contacts=outcome.contacts))
+            log.info(
+                "user %s imported members into cluster %s: %d new, %d updated, %d contacts",
+                current_user.id,
+                cluster.slug,
+                outcome.created,
+                outcome.updated,
+                outcome.contacts,
+            )
+            flash(
+                _(
+                    "Imported: %(created)d new members, %(updated)d updated, %(contacts)d new contacts.",
+                    created=outcome.created,
+                    updated=outcome.updated,
+                    contacts=outcome.contacts,
+                )
+            )
             return redirect(url_for(".cluster", cluster_slug=cluster.slug), code=303)
     status = 200 if request.method == "GET" else (422 if row_errors else form_status(form))
-    return render_template("manage/import.html", cluster=cluster, form=form, row_errors=row_errors,
-                           columns=IMPORT_COLUMNS, types=type_choices(), sizes=size_choices()), status
+    return render_template(
+        "manage/import.html",
+        cluster=cluster,
+        form=form,
+        row_errors=row_errors,
+        columns=IMPORT_COLUMNS,
+        types=type_choices(),
+        sizes=size_choices(),
+    ), status
 
 
 def _render_member(cluster: Cluster, organisation: Organisation, contact_form: ContactForm, status: int = 200):
@@ -227,8 +251,9 @@ def _render_wave(cluster: Cluster, wave: Wave, links_form: LinksForm, send_form:
 @bp.get("/<cluster_slug>/waves/<wave_slug>")
 @allow(*MANAGERS)
 def wave(cluster_slug: str, wave_slug: str):
-    return _render_wave(cluster_or_404(cluster_slug), wave_or_404(wave_slug), LinksForm(formdata=None),
-                        SendForm(formdata=None))
+    return _render_wave(
+        cluster_or_404(cluster_slug), wave_or_404(wave_slug), LinksForm(formdata=None), SendForm(formdata=None)
+    )
 
 
 @bp.post("/<cluster_slug>/waves/<wave_slug>/links")
@@ -254,8 +279,13 @@ def download_links(cluster_slug: str, wave_slug: str):
         for contact in organisation.contacts or [None]:
             rows.append([organisation.name, contact.name if contact else "", contact.email if contact else "", link])
     db.session.commit()
-    log.info("user %s downloaded %d new invitation links for cluster %s, wave %s",
-             current_user.id, len(issued), cluster.slug, wave.slug)
+    log.info(
+        "user %s downloaded %d new invitation links for cluster %s, wave %s",
+        current_user.id,
+        len(issued),
+        cluster.slug,
+        wave.slug,
+    )
     filename = f"invitation-links-{cluster.slug}-{wave.slug}-{clock.today().isoformat()}.csv"
     return csv_attachment(["organisation", "contact_name", "contact_email", "link"], rows, filename)
 
@@ -272,10 +302,12 @@ def issue_link(cluster_slug: str, wave_slug: str, org_id: int):
         abort(409, str(exc))
     _invitation, token = invite_organisation(wave, organisation, clock.now())
     db.session.commit()
-    log.info("user %s issued an invitation link for organisation %s, wave %s", current_user.id, organisation.id,
-             wave.slug)
-    return render_template("manage/link_issued.html", cluster=cluster, wave=wave, organisation=organisation,
-                           link=invitation_link(token))
+    log.info(
+        "user %s issued an invitation link for organisation %s, wave %s", current_user.id, organisation.id, wave.slug
+    )
+    return render_template(
+        "manage/link_issued.html", cluster=cluster, wave=wave, organisation=organisation, link=invitation_link(token)
+    )
 
 
 @bp.post("/<cluster_slug>/waves/<wave_slug>/members/<id:org_id>/revoke")
@@ -309,16 +341,29 @@ def send(cluster_slug: str, wave_slug: str):
     kind = MailKind(form.kind.data)
     members = recipients_for(kind, wave_roster(cluster, wave).members)
     if not members:
-        flash(_("Nobody to send to: every member either has no contact person, has answered, or was already "
-                "sent this kind of message."))
+        flash(
+            _(
+                "Nobody to send to: every member either has no contact person, has answered, or was already "
+                "sent this kind of message."
+            )
+        )
         return redirect(url_for(".wave", cluster_slug=cluster.slug, wave_slug=wave.slug), code=303)
 
     def compose(contact: Contact, organisation: Organisation, token: str):
         template = f"manage/mail/{kind.value}.txt"
-        body = render_template(template, contact=contact, organisation=organisation, wave=wave, cluster=cluster,
-                               link=invitation_link(token))
-        subject = (_("Invitation: %(title)s", title=wave.title) if kind is MailKind.INVITATION
-                   else _("Reminder: %(title)s", title=wave.title))
+        body = render_template(
+            template,
+            contact=contact,
+            organisation=organisation,
+            wave=wave,
+            cluster=cluster,
+            link=invitation_link(token),
+        )
+        subject = (
+            _("Invitation: %(title)s", title=wave.title)
+            if kind is MailKind.INVITATION
+            else _("Reminder: %(title)s", title=wave.title)
+        )
         return make_message(contact.email, contact.name, subject, body)
 
     try:
@@ -329,10 +374,22 @@ def send(cluster_slug: str, wave_slug: str):
     except MailError:
         abort(502, _("The mail server could not be reached. Nothing was sent; please try again later."))
     db.session.commit()
-    log.info("user %s sent %s e-mails for cluster %s, wave %s: %d members reached, %d failed", current_user.id,
-             kind.value, cluster.slug, wave.slug, len(result.sent), len(result.failed))
+    log.info(
+        "user %s sent %s e-mails for cluster %s, wave %s: %d members reached, %d failed",
+        current_user.id,
+        kind.value,
+        cluster.slug,
+        wave.slug,
+        len(result.sent),
+        len(result.failed),
+    )
     flash(_("Sent to %(sent)d members.", sent=len(result.sent)))
     if result.failed:
-        flash(_("The mail server refused the messages to %(names)s; their links are unchanged. Check their "
-                "addresses and try again.", names=", ".join(o.name for o in result.failed)))
+        flash(
+            _(
+                "The mail server refused the messages to %(names)s; their links are unchanged. Check their "
+                "addresses and try again.",
+                names=", ".join(o.name for o in result.failed),
+            )
+        )
     return redirect(url_for(".wave", cluster_slug=cluster.slug, wave_slug=wave.slug), code=303)

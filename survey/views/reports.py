@@ -51,8 +51,10 @@ def share_cells(cells: Iterable[Cell], withheld: Markup) -> Markup:
     html = []
     for cell in cells:
         if cell.state == "shown":
-            html.append(f'<td class="num">{escape(cell.share)} '
-                        f'<span class="ci">({escape(cell.interval)}, n={cell.n:d})</span></td>')
+            html.append(
+                f'<td class="num">{escape(cell.share)} '
+                f'<span class="ci">({escape(cell.interval)}, n={cell.n:d})</span></td>'
+            )
         elif cell.state == "withheld":
             html.append(f'<td class="num">{escape(withheld)}</td>')
         else:
@@ -135,27 +137,38 @@ def report(slug: str):
     if cached is not None:
         return _render_report(page, main=cached[0])[0]
     sections = build_sections(ctx)
-    rates, total = results.response_rates(ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, ctx.current(),
-                                          cached_invitations(ctx.conn, ctx.survey.wave_id))
-    specs = {name: _spec_json(charts.to_spec(section.chart, validate=False))
-             for name, section in sections.items() if section.chart is not None}
+    rates, total = results.response_rates(
+        ctx.conn,
+        ctx.survey,
+        ctx.k,
+        ctx.visible_clusters,
+        ctx.current(),
+        cached_invitations(ctx.conn, ctx.survey.wave_id),
+    )
+    specs = {
+        name: _spec_json(charts.to_spec(section.chart, validate=False))
+        for name, section in sections.items()
+        if section.chart is not None
+    }
     svg_urls = {name: url_for(".chart_svg", slug=slug, name=name, **query) for name in specs}
-    html, main = _render_report({
-        **page,
-        "page": ctx.page,
-        "k": ctx.k,
-        # The page's numbers are formatted by one formatter for the reader's locale, found once here.
-        "percent": ctx.percent,
-        "sections": sections,
-        "section_names": SECTION_NAMES,
-        "specs": specs,
-        "svg_urls": svg_urls,
-        "rates": records(rates),
-        "rates_total": total,
-        "compare_wave": compare_wave(ctx.survey, ctx.page.compare_wave),
-        "clusters": _cluster_options(ctx),
-        "export_link": export_link,
-    })
+    html, main = _render_report(
+        {
+            **page,
+            "page": ctx.page,
+            "k": ctx.k,
+            # The page's numbers are formatted by one formatter for the reader's locale, found once here.
+            "percent": ctx.percent,
+            "sections": sections,
+            "section_names": SECTION_NAMES,
+            "specs": specs,
+            "svg_urls": svg_urls,
+            "rates": records(rates),
+            "rates_total": total,
+            "compare_wave": compare_wave(ctx.survey, ctx.page.compare_wave),
+            "clusters": _cluster_options(ctx),
+            "export_link": export_link,
+        }
+    )
     cache.store_result(key, main)
     return html
 

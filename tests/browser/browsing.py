@@ -85,15 +85,25 @@ class LiveServer:
             finally:
                 db.session.remove()
 
-    def invite(self, cluster_slug: str = "basque-digital", *, name: str | None = None, org_type: str = "sme",
-               size_class: str = "small") -> Link:
+    def invite(
+        self,
+        cluster_slug: str = "basque-digital",
+        *,
+        name: str | None = None,
+        org_type: str = "sme",
+        size_class: str = "small",
+    ) -> Link:
         """A new organisation in the cluster, invited to the open demo wave."""
         with self.app_context() as session:
             cluster = session.scalars(select(Cluster).filter_by(slug=cluster_slug)).one()
             wave = session.scalars(select(Wave).filter_by(slug=self.demo_wave)).one()
             organisation = Organisation(
-                name=name or f"Browser Test Organisation {next(self._names)}", country=cluster.country,
-                org_type=org_type, size_class=size_class, ecosystem=cluster.ecosystem, clusters=[cluster],
+                name=name or f"Browser Test Organisation {next(self._names)}",
+                country=cluster.country,
+                org_type=org_type,
+                size_class=size_class,
+                ecosystem=cluster.ecosystem,
+                clusters=[cluster],
             )
             session.add(organisation)
             invitation, token = invite_organisation(wave, organisation, clock.now())
@@ -244,8 +254,12 @@ class Browsing:
 
     def _serve_copy(self, route, audit) -> None:
         if route.request.is_navigation_request():
-            route.fulfill(status=200, body=self._copies[audit], content_type="text/html; charset=utf-8",
-                          headers={"Content-Security-Policy": "script-src 'none'"})
+            route.fulfill(
+                status=200,
+                body=self._copies[audit],
+                content_type="text/html; charset=utf-8",
+                headers={"Content-Security-Policy": "script-src 'none'"},
+            )
         else:
             route.fallback()
 
@@ -270,4 +284,3 @@ def _describe_violations(url: str, violations: list[dict]) -> str:
         if len(violation["nodes"]) > 10:
             lines.append(f"    … and {len(violation['nodes']) - 10} more elements")
     return "\n".join(lines)
-

@@ -101,8 +101,10 @@ def live_server(tmp_path_factory, demo_responses) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package "
-                    "(never `playwright install`). Leave the browser tests out with -m 'not browser'.")
+        pytest.fail(
+            f"{CHROMIUM} is missing: `make test` installs Debian's chromium package "
+            "(never `playwright install`). Leave the browser tests out with -m 'not browser'."
+        )
     if not AXE_JS.exists():
         pytest.fail(f"{AXE_JS.relative_to(REPO)} is missing: `make test` installs it with `npm ci`.")
     from playwright.sync_api import sync_playwright

@@ -50,8 +50,9 @@ def _add_new_members(live_server) -> None:
     with live_server.app_context() as session:
         cluster = session.scalars(select(Cluster).filter_by(slug=CLUSTER)).one()
         for name, contact in NEW_MEMBERS.items():
-            organisation = Organisation(name=name, country="ES", org_type="sme", size_class="small",
-                                        ecosystem="digital", clusters=[cluster])
+            organisation = Organisation(
+                name=name, country="ES", org_type="sme", size_class="small", ecosystem="digital", clusters=[cluster]
+            )
             session.add(organisation)
             session.flush()
             if contact:
@@ -79,8 +80,13 @@ def roster_in_db(live_server) -> dict:
         cluster = session.scalars(select(Cluster).filter_by(slug=CLUSTER)).one()
         wave = session.scalars(select(Wave).filter_by(slug=live_server.demo_wave)).one()
         members = {organisation.id for organisation in cluster.members}
-        working = set(session.scalars(select(Invitation.organisation_id).where(
-            Invitation.wave_id == wave.id, Invitation.revoked_at.is_(None), Invitation.token_hash.is_not(None))))
+        working = set(
+            session.scalars(
+                select(Invitation.organisation_id).where(
+                    Invitation.wave_id == wave.id, Invitation.revoked_at.is_(None), Invitation.token_hash.is_not(None)
+                )
+            )
+        )
         answered = set(session.scalars(select(Response.organisation_id).where(Response.wave_id == wave.id)))
     invited = members & (working | answered)
     responded = members & answered
@@ -91,9 +97,12 @@ def adoption_in_db(live_server, size: str | None = None) -> dict[str, dict]:
     """Per technology label: n, the count of each answer, from the wave's Response rows in the cluster."""
     with live_server.app_context() as session:
         wave = session.scalars(select(Wave).filter_by(slug=live_server.demo_wave)).one()
-        responses = [response for response in session.scalars(select(Response).filter_by(wave_id=wave.id))
-                     if CLUSTER in {cluster.slug for cluster in response.clusters}
-                     and (size is None or response.size_class == size)]
+        responses = [
+            response
+            for response in session.scalars(select(Response).filter_by(wave_id=wave.id))
+            if CLUSTER in {cluster.slug for cluster in response.clusters}
+            and (size is None or response.size_class == size)
+        ]
     table = {}
     for technology in QUESTIONNAIRE.technologies:
         counts = Counter(response.answers.get(technology.code) for response in responses)
@@ -144,8 +153,7 @@ def bars(page) -> list[dict[str, str]]:
         assert label, "every bar segment carries its description"
         shape = _RECT.match(outline or "")
         assert shape, f"a bar segment is a rectangle: {outline!r}"
-        segments.append({**dict(part.split(": ", 1) for part in label.split("; ")),
-                         "width": float(shape["width"])})
+        segments.append({**dict(part.split(": ", 1) for part in label.split("; ")), "width": float(shape["width"])})
     return segments
 
 
@@ -186,10 +194,16 @@ def check_responses_row(page, live_server) -> None:
         cluster = session.scalars(select(Cluster).filter_by(slug=CLUSTER)).one()
         wave = session.scalars(select(Wave).filter_by(slug=live_server.demo_wave)).one()
         members = {organisation.id for organisation in cluster.members}
-        invited = sum(1 for invitation in session.scalars(select(Invitation).filter_by(wave_id=wave.id))
-                      if invitation.organisation_id in members)
-        responses = sum(1 for response in session.scalars(select(Response).filter_by(wave_id=wave.id))
-                        if cluster in response.clusters)
+        invited = sum(
+            1
+            for invitation in session.scalars(select(Invitation).filter_by(wave_id=wave.id))
+            if invitation.organisation_id in members
+        )
+        responses = sum(
+            1
+            for response in session.scalars(select(Response).filter_by(wave_id=wave.id))
+            if cluster in response.clusters
+        )
     row = page.locator(f'#table-responses tr[data-group="{CLUSTER}"]')
     expect(row.locator("th")).to_have_text(CLUSTER_NAME)
     expect(row.locator("td")).to_have_text([str(invited), str(responses), _percent(responses / invited)])
@@ -199,10 +213,12 @@ def check_wave_status(page, live_server, new_members_status: str) -> dict:
     roster = roster_in_db(live_server)
     expect(page.locator("p.figure")).to_contain_text(
         f"{roster['responded']} of {roster['invited']} invited members have submitted their answers "
-        f"({_percent(roster['responded'] / roster['invited'])}). The cluster has {roster['members']} members.")
+        f"({_percent(roster['responded'] / roster['invited'])}). The cluster has {roster['members']} members."
+    )
     for name in NEW_MEMBERS:
         expect(page.get_by_role("row", name=re.compile(re.escape(name))).locator(".status")).to_have_text(
-            new_members_status)
+            new_members_status
+        )
     return roster
 
 
@@ -230,8 +246,9 @@ def test_a_manager_invites_members_follows_responses_and_filters_the_report(
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Make links and download them (CSV)").click()
     download = download_info.value
-    assert re.fullmatch(rf"invitation-links-{CLUSTER}-{live_server.demo_wave}-\d{{4}}-\d{{2}}-\d{{2}}\.csv",
-                        download.suggested_filename), download.suggested_filename
+    assert re.fullmatch(
+        rf"invitation-links-{CLUSTER}-{live_server.demo_wave}-\d{{4}}-\d{{2}}-\d{{2}}\.csv", download.suggested_filename
+    ), download.suggested_filename
     rows = list(csv.DictReader(io.StringIO(download.path().read_text("utf-8-sig"))))
     assert [(row["organisation"], row["contact_name"], row["contact_email"]) for row in rows] == sorted(
         (name, *(contact or ("", ""))) for name, contact in NEW_MEMBERS.items()
@@ -243,7 +260,8 @@ def test_a_manager_invites_members_follows_responses_and_filters_the_report(
             assert token, row["link"]
             organisation = session.scalars(select(Organisation).filter_by(name=row["organisation"])).one()
             invitation = session.scalars(
-                select(Invitation).filter_by(wave_id=wave.id, organisation_id=organisation.id)).one()
+                select(Invitation).filter_by(wave_id=wave.id, organisation_id=organisation.id)
+            ).one()
             assert invitation.token_hash == hash_token(token[1]), "the link is the invitation's"
 
     # The status follows: both are invited now, and the response rate counts them.

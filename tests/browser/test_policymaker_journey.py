@@ -33,8 +33,12 @@ CLUSTER, CLUSTER_NAME = "flanders-health", "Flanders Health Cluster"
 TYPE, TYPE_LABEL = "research_org", "Research organisation"
 WITHHELD = "withheld (fewer than 5)"
 #: Sheets of the XLSX and tables of the long CSV, by table name.
-SHEETS = {"responses": "Responses", "adoption": "Adoption", "adoption_by_cluster": "Adoption by cluster",
-          "challenges": "Challenges"}
+SHEETS = {
+    "responses": "Responses",
+    "adoption": "Adoption",
+    "adoption_by_cluster": "Adoption by cluster",
+    "challenges": "Challenges",
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,8 @@ def page_table(page, name: str) -> dict[str, list[str]]:
 def page_columns(page, name: str) -> list[str]:
     """The groups of a table whose columns are groups (cluster slugs)."""
     return page.locator(f"#table-{name} thead th[data-group]").evaluate_all(
-        "cells => cells.map(cell => cell.dataset.group)")
+        "cells => cells.map(cell => cell.dataset.group)"
+    )
 
 
 # --- the numbers, as the page would show them -----------------------------------------------------------------
@@ -91,9 +96,13 @@ def shown_rows(tables: dict[str, dict[tuple[str, str], dict]], columns: list[str
         if values["suppressed"]:
             adoption[item] = [WITHHELD]
         else:
-            adoption[item] = [str(values["n"]), *(_pct(values[f"share_{code}"]) for code in ADOPTION),
-                              _interval(values, "using"), _pct(values["share_using_or_planning"]),
-                              _interval(values, "using_or_planning")]
+            adoption[item] = [
+                str(values["n"]),
+                *(_pct(values[f"share_{code}"]) for code in ADOPTION),
+                _interval(values, "using"),
+                _pct(values["share_using_or_planning"]),
+                _interval(values, "using_or_planning"),
+            ]
     rows["adoption"] = adoption
 
     heatmap: dict[str, list[str]] = {}
@@ -101,8 +110,11 @@ def shown_rows(tables: dict[str, dict[tuple[str, str], dict]], columns: list[str
         cells = []
         for group in columns:
             values = tables["adoption_by_cluster"][(group, technology.code)]
-            cells.append(WITHHELD if values["suppressed"] else
-                         f"{_pct(values['share_using'])} ({_interval(values, 'using')}, n={values['n']})")
+            cells.append(
+                WITHHELD
+                if values["suppressed"]
+                else f"{_pct(values['share_using'])} ({_interval(values, 'using')}, n={values['n']})"
+            )
         heatmap[technology.code] = cells
     rows["heatmap"] = heatmap
 
@@ -111,8 +123,12 @@ def shown_rows(tables: dict[str, dict[tuple[str, str], dict]], columns: list[str
         if values["suppressed"]:
             challenges[item] = [WITHHELD]
         else:
-            challenges[item] = [str(values["n"]), *(_pct(values[f"share_{code}"]) for code in IMPORTANCE),
-                                _pct(values["share_important"]), _interval(values, "important")]
+            challenges[item] = [
+                str(values["n"]),
+                *(_pct(values[f"share_{code}"]) for code in IMPORTANCE),
+                _pct(values["share_important"]),
+                _interval(values, "important"),
+            ]
     rows["challenges"] = challenges
     return rows
 
@@ -157,8 +173,11 @@ def xlsx_tables(path) -> dict[str, dict[tuple[str, str], dict]]:
             # Empty cells at the end of a row (a withheld row's numbers) are not stored: they read as None.
             values = dict(zip(header, (*row, *[None] * (len(header) - len(row))), strict=True))
             key = (values.pop("group") or "", values.pop("item") or "")
-            numbers = {column: value for column, value in values.items()
-                       if column not in {"wave", "group_dimension", "group_label", "item_label", "suppressed"}}
+            numbers = {
+                column: value
+                for column, value in values.items()
+                if column not in {"wave", "group_dimension", "group_label", "item_label", "suppressed"}
+            }
             if values["suppressed"]:
                 assert all(value is None for value in numbers.values()), f"a withheld row carries a number: {row}"
             table[key] = {"suppressed": bool(values["suppressed"]), **numbers}
@@ -182,8 +201,9 @@ def download(page, live_server, link_name: str, path: str):
     saved = download_info.value
     assert saved.failure() is None, saved.failure()
     assert parse_qs(urlsplit(saved.url).query) == parse_qs(query), "the file is of the view the page shows"
-    assert re.fullmatch(rf"{live_server.demo_wave}-[a-z]+-\d{{4}}-\d{{2}}-\d{{2}}\.{path.rsplit('.', 1)[1]}",
-                        saved.suggested_filename), saved.suggested_filename
+    assert re.fullmatch(
+        rf"{live_server.demo_wave}-[a-z]+-\d{{4}}-\d{{2}}-\d{{2}}\.{path.rsplit('.', 1)[1]}", saved.suggested_filename
+    ), saved.suggested_filename
     return saved
 
 
@@ -219,11 +239,16 @@ def test_a_policymaker_downloads_the_csv_the_xlsx_and_the_brief(live_server, pag
     xlsx_file = download(page, live_server, "Excel", "adoption.xlsx")
     from_xlsx = xlsx_tables(xlsx_file.path())
     assert shown_rows(from_xlsx, columns) == shown
-    differences = [(name, key, measure, value, from_csv[name].get(key, {}).get(measure, "missing"))
-                   for name in SHEETS for key, values in from_xlsx[name].items() for measure, value in values.items()
-                   if not _same(value, from_csv[name].get(key, {}).get(measure, "missing"))]
-    assert not differences and all(set(from_xlsx[name]) == set(from_csv[name]) for name in SHEETS), \
+    differences = [
+        (name, key, measure, value, from_csv[name].get(key, {}).get(measure, "missing"))
+        for name in SHEETS
+        for key, values in from_xlsx[name].items()
+        for measure, value in values.items()
+        if not _same(value, from_csv[name].get(key, {}).get(measure, "missing"))
+    ]
+    assert not differences and all(set(from_xlsx[name]) == set(from_csv[name]) for name in SHEETS), (
         f"the XLSX and the CSV disagree (table, row, measure, XLSX, CSV): {differences[:10]}"
+    )
 
     # The PDF brief: the key figures of the page's response table, and its most used technologies.
     brief = download(page, live_server, "PDF brief", "brief.pdf")

@@ -19,15 +19,25 @@ from tests.browser.browsing import PHONE
 QUESTIONNAIRE = parse(default_document())
 PHONE_WIDTH = PHONE["viewport"]["width"]
 
-PROFILE = {"country": "BE", "region": "BE21", "org_type": "research_org", "size_class": "medium",
-           "ecosystem": "health"}
+PROFILE = {"country": "BE", "region": "BE21", "org_type": "research_org", "size_class": "medium", "ecosystem": "health"}
 #: Varied answers, mostly not the first option, so that choosing takes arrow keys and not only Space.
-ADOPTION = {item.code: item.choices[(index + 1) % len(item.choices)].code
-            for index, item in enumerate(QUESTIONNAIRE.technologies)}
-CHALLENGES = {item.code: item.choices[(2 * index + 1) % len(item.choices)].code
-              for index, item in enumerate(QUESTIONNAIRE.challenges)}
-INDICATORS = {"employees_now": 120, "employees_12m_ago": 95, "skills_share": "25_50", "hard_to_fill": "no",
-              "exports_eu": "10_25", "exports_non_eu": "none", "value_chain_changes": ["new_suppliers", "reshoring"]}
+ADOPTION = {
+    item.code: item.choices[(index + 1) % len(item.choices)].code
+    for index, item in enumerate(QUESTIONNAIRE.technologies)
+}
+CHALLENGES = {
+    item.code: item.choices[(2 * index + 1) % len(item.choices)].code
+    for index, item in enumerate(QUESTIONNAIRE.challenges)
+}
+INDICATORS = {
+    "employees_now": 120,
+    "employees_12m_ago": 95,
+    "skills_share": "25_50",
+    "hard_to_fill": "no",
+    "exports_eu": "10_25",
+    "exports_non_eu": "none",
+    "value_chain_changes": ["new_suppliers", "reshoring"],
+}
 COMMENTS = {"comments": "Typed with the keyboard only, on a phone."}
 
 FIRST_VISIT = {**PROFILE, **ADOPTION, **CHALLENGES}

@@ -80,8 +80,9 @@ def test_a_manager_on_a_phone_adds_a_member_and_downloads_links(live_server, new
     page.get_by_role("link", name="Import members from a CSV file").click()
     checkpoint(page, "import")
     _fits(page)
-    page.get_by_label("CSV file").set_input_files(files=[{"name": "members.csv", "mimeType": "text/csv",
-                                                           "buffer": b"name,country\nBad,Spain\n"}])
+    page.get_by_label("CSV file").set_input_files(
+        files=[{"name": "members.csv", "mimeType": "text/csv", "buffer": b"name,country\nBad,Spain\n"}]
+    )
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("alert")).to_contain_text("Row 2:")
     checkpoint(page, "import-errors")
