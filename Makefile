@@ -37,6 +37,7 @@ run: $(STAMP)
 # Two test processes (pytest-xdist), one per core; each has its own databases and Redis key prefix.
 test: $(STAMP) $(CHROMIUM) $(NODE_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2
 
