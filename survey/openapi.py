@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of the JSON API, served at /api/v1/openapi.json.
 
-Kept by hand next to the views it describes (survey/views/api.py and api_surveys.py); the test suite runs
+Kept by hand next to the views it describes (survey/views/api.py); the test suite runs
 Schemathesis against it (tests/test_openapi.py), so a response that drifts from this document fails the tests.
 """
 
