@@ -23,6 +23,7 @@ from flask_login import current_user
 
 from survey.extensions import login_manager
 from survey.models import Cluster, Role
+from survey.queries.lookups import by_slug
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,6 @@ def can_see_cluster(cluster_id: int) -> bool:
 
 def cluster_or_404(slug: str) -> Cluster:
     """The cluster with this slug, if the current user may see it; otherwise 404, as for an unknown slug."""
-    from survey.queries.lookups import by_slug  # survey.queries reads models; access is set up before them
-
     cluster = by_slug(Cluster, slug)
     if cluster is None or not can_see_cluster(cluster.id):
         abort(404)

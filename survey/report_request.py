@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext
 from reports import charts
 from reports.context import Survey
 from reports.dimensions import InvalidQuery, PageQuery, parse_page_query, requested_values
+from reports.formatting import percent_formatter
 from reports.sections import PageContext
 from survey.access import visible_cluster_ids
 from survey.cache import cached_survey
@@ -82,8 +83,6 @@ def chart_text() -> charts.ChartText:
 
 def page_context(slug: str) -> PageContext:
     """The report page's context for this wave and the request's query parameters (400 or 404 when wrong)."""
-    from survey.views.reports import percent_formatter  # moves to reports/ with the one formatter
-
     survey = survey_or_404(slug)
     visible = visible_cluster_ids()
     page = page_query(survey, visible)

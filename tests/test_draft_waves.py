@@ -11,7 +11,7 @@ from sqlalchemy import select
 from survey import clock
 from survey.access import PUBLIC, audience_of
 from survey.extensions import db
-from survey.models import Invitation, Role, Wave
+from survey.models import Role, Wave
 from survey.operations.responses import submit_response
 from survey.operations.setup import create_wave, invite_organisation, load_questionnaire
 from tests.conftest import complete_answers, csrf_token
@@ -67,6 +67,13 @@ def test_a_draft_wave_answers_404_on_every_route_that_takes_a_wave(app, draft_wo
     draft, cluster, organisation, clients = draft_world
     routes = list(_wave_routes(app))
     assert len(routes) >= 15  # pages, charts, downloads, API, the managers' wave pages
+    # A staff page's CSRF token per client, for the forms' POST routes (policymakers post none).
+    tokens = {
+        role: csrf_token(client.get(f"/manage/{cluster.slug}/").get_data(as_text=True))
+        if role is not Role.POLICYMAKER
+        else ""
+        for role, client in clients.items()
+    }
     checked = []
     for rule, method in routes:
         audience = audience_of(app, rule.endpoint)
@@ -74,11 +81,7 @@ def test_a_draft_wave_answers_404_on_every_route_that_takes_a_wave(app, draft_wo
         assert roles, f"{rule.endpoint} is open to no role"
         for role in roles:
             client = clients[role]
-            csrf = (
-                csrf_token(client.get(f"/manage/{cluster.slug}/").get_data(as_text=True))
-                if role is not Role.POLICYMAKER
-                else ""
-            )
+            csrf = tokens[role]
             bearer = rule.rule.startswith("/api/") and method == "POST"
             for wave, expect_404 in ((draft.slug, True), ("wave-2021", False)):
                 url = _url(rule, wave, cluster.slug, organisation.id)
@@ -132,4 +135,3 @@ def test_drafts_are_neither_listed_nor_offered_for_comparison(app, draft_world):
             assert draft.slug not in body and draft.title not in body, (role, page)
     # Asking to compare with the draft is a value the page does not know, as for any unknown wave.
     assert clients[Role.ADMIN].get(f"/reports/wave-2021?wave={draft.slug}").status_code == 400
-    assert db.session.scalar(select(Invitation.id).filter_by(wave_id=draft.id)) is not None

@@ -353,7 +353,7 @@ def test_percentages_are_written_as_babel_writes_them(locale):
     # above all on values within a hair of a half percent, where rounding the float would go the other way.
     from babel import Locale
 
-    from survey.views.reports import percent_formatter
+    from reports.formatting import percent_formatter
 
     rng = random.Random(5)
     values = [k / n for n in range(1, 120) for k in range(n + 1)]
