@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, create_engine, insert, text
 
+from reports.dimensions import PROFILE_DIMENSIONS
 from survey.cli import demo
 from survey.extensions import db
 from survey.models import Cluster, QuestionnaireVersion, Wave
@@ -306,13 +307,10 @@ def _codes(values: np.ndarray, index: dict[str, int]) -> np.ndarray:
 
 # --- Tallies ------------------------------------------------------------------------------------------------
 
-#: Report dimension -> Synthetic attribute and tally column, in the tally key's order.
-DIMENSIONS = (
-    ("size", "size", "size_class"),
-    ("type", "org_type", "org_type"),
-    ("country", "country", "country"),
-    ("ecosystem", "ecosystem", "ecosystem"),
-)
+#: The synthetic attribute holding each profile dimension (the one that differs from its column is size).
+_ATTRIBUTE = {"size": "size"}
+#: (report dimension, synthetic attribute, tally column), in the tally key's order.
+DIMENSIONS = tuple((d.name, _ATTRIBUTE.get(d.name, d.column), d.column) for d in PROFILE_DIMENSIONS)
 
 
 def _tallied_items(responses: WaveResponses) -> list[tuple[str, list[str], np.ndarray | None]]:

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, Select, bindparam, case, func, select
 
 from reports.context import Option, Survey
-from reports.dimensions import DIMENSION_COLUMNS, Filters
+from reports.dimensions import DIMENSION_COLUMNS, PROFILE_DIMENSIONS, Filters
 from survey.models import Cluster, Invitation, QuestionnaireVersion, Wave, membership
 from survey.models.tallies import GRAINS, RESPONSES_ITEM, Tally, grain_name
 from survey.questionnaire import country_choices, parse
@@ -165,10 +165,11 @@ def load_survey(
         challenge_scale=options(questionnaire.challenges[0].choices if questionnaire.challenges else ()),
         options={
             "cluster": tuple(Option(value=c.slug, key=c.id, label=c.name) for c in clusters),
-            "size": options(profile["size_class"].choices),
-            "type": options(profile["org_type"].choices),
-            "country": _countries(locale),
-            "ecosystem": options(profile["ecosystem"].choices),
+            **{
+                d.name: _countries(locale) if d.name == "country" else options(profile[d.profile_item].choices)
+                for d in PROFILE_DIMENSIONS
+                if d.profile_item is not None
+            },
             "wave": tuple(Option(value=w.slug, key=w.id, label=w.title) for w in waves),
         },
     )

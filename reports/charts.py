@@ -23,6 +23,7 @@ from altair.utils.schemapi import validate_jsonschema
 from altair.vegalite.v6.schema import core as vega_lite
 
 from reports.context import Option
+from reports.formatting import percent_for, percent_interval, vega_number_locale
 from reports.frames import records
 
 THEME = "cluster_survey"
@@ -107,6 +108,8 @@ class ChartText:
     organisations: str = "Organisations"
     interval: str = "95% CI"
     withheld: str = "Withheld (too few responses)"
+    #: The reader's locale: percentages in labels, tooltips and axes are written as it writes them.
+    locale: str = "en"
     #: Short answer names for legends, which must fit beside the bars on a phone; tables keep the full ones.
     short_answers: Mapping[str, str] = field(
         default_factory=lambda: {
@@ -143,25 +146,24 @@ class Figure:
     datasets: Mapping[str, list[dict[str, Any]]]
 
 
-def _percent(value: float) -> str:
-    return f"{value:.0%}"
-
-
-def _interval(low: float, high: float) -> str:
-    return f"{low:.0%}–{high:.0%}"
+def _percent(value: float, text: ChartText) -> str:
+    return percent_for(text.locale)(value)
 
 
 def _shown(table: pd.DataFrame) -> pd.DataFrame:
     return table[~table["suppressed"].astype(bool)]
 
 
-def _written(chart: Any) -> dict[str, Any]:
-    """The chart's Vega-Lite JSON with the house theme, whatever theme is enabled elsewhere.
+def _written(chart: Any, text: ChartText) -> dict[str, Any]:
+    """The chart's Vega-Lite JSON with the house theme, whatever theme is enabled elsewhere, and the reader's
+    number symbols for the axes and legends Vega formats itself.
 
     Not validated: that took most of a report page's time. `to_spec(validate=True)` checks the finished spec,
     and the tests check every builder's (tests/test_charts.py)."""
     with alt.theme.enable(THEME):
-        return chart.to_dict(validate=False)
+        spec = chart.to_dict(validate=False)
+    spec.setdefault("config", {})["locale"] = {"number": vega_number_locale(text.locale)}
+    return spec
 
 
 def _stacked(
@@ -191,8 +193,9 @@ def _stacked(
                         "position": index,
                         "count": int(row[code]),
                         "share": float(row[f"share_{code}"]),
+                        "share_text": _percent(row[f"share_{code}"], text),
                         "n": int(row["n"]),
-                        "interval": _interval(row[f"ci_{interval}_low"], row[f"ci_{interval}_high"])
+                        "interval": percent_interval(row[f"ci_{interval}_low"], row[f"ci_{interval}_high"], text.locale)
                         if interval
                         else "",
                     }
@@ -224,9 +227,9 @@ def _stacked_spec(
     tooltip = [
         alt.Tooltip("item:N", title=item_title),
         alt.Tooltip("answer:N", title=answer_title),
-        alt.Tooltip("share:Q", title=text.share, format=".0%"),
-        alt.Tooltip("count:Q", title=text.organisations),
-        alt.Tooltip("n:Q", title="n"),
+        alt.Tooltip("share_text:N", title=text.share),
+        alt.Tooltip("count:Q", title=text.organisations, format=","),
+        alt.Tooltip("n:Q", title="n", format=","),
     ]
     if interval:
         tooltip.append(alt.Tooltip("interval:N", title=f"{text.interval} ({text.share_using.lower()})"))
@@ -243,7 +246,7 @@ def _stacked_spec(
             tooltip=tooltip,
         )
     )
-    return _written(_sized(chart, width, ROW * len(order)))
+    return _written(_sized(chart, width, ROW * len(order)), text)
 
 
 def _sized(chart: Any, width: Width, height: int) -> Any:
@@ -293,8 +296,8 @@ def comparison_chart(
     order = total_shown["item_label"].tolist() + [
         label for label in _shown(groups)["item_label"].unique() if label not in set(total_shown["item_label"])
     ]
-    rows = [_bar_row(row, text.all_clusters, share, measure) for row in records(total_shown)]
-    rows += [_bar_row(row, row["group_label"], share, measure) for row in records(_shown(groups))]
+    rows = [_bar_row(row, text.all_clusters, share, measure, text) for row in records(total_shown)]
+    rows += [_bar_row(row, row["group_label"], share, measure, text) for row in records(_shown(groups))]
     names = [text.all_clusters] + [name for name in dict.fromkeys(groups["group_label"]) if name is not None]
     return Figure(_comparison_spec(tuple(order), tuple(names), title, text, width), {"bars": rows})
 
@@ -319,13 +322,13 @@ def _comparison_spec(
             tooltip=[
                 alt.Tooltip("item:N", title=text.technology),
                 alt.Tooltip("group:N", title=text.cluster),
-                alt.Tooltip("share:Q", title=title, format=".0%"),
-                alt.Tooltip("n:Q", title=text.organisations),
+                alt.Tooltip("share_text:N", title=title),
+                alt.Tooltip("n:Q", title=text.organisations, format=","),
                 alt.Tooltip("interval:N", title=text.interval),
             ],
         )
     )
-    return _written(_sized(chart, width, len(order) * (BAR * len(names) + 8)))
+    return _written(_sized(chart, width, len(order) * (BAR * len(names) + 8)), text)
 
 
 def _measure(measure: str, text: ChartText) -> tuple[str, str]:
@@ -334,13 +337,14 @@ def _measure(measure: str, text: ChartText) -> tuple[str, str]:
     return "share_using", text.share_using
 
 
-def _bar_row(row: dict[str, Any], group: str, share: str, measure: str) -> dict[str, Any]:
+def _bar_row(row: dict[str, Any], group: str, share: str, measure: str, text: ChartText) -> dict[str, Any]:
     return {
         "item": row["item_label"],
         "group": group,
         "share": float(row[share]),
+        "share_text": _percent(row[share], text),
         "n": int(row["n"]),
-        "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"]),
+        "interval": percent_interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"], text.locale),
     }
 
 
@@ -364,11 +368,13 @@ def heatmap_chart(
         groups["n"].tolist(),
         strict=True,
     ):
-        label = "–" if withheld else _percent(value)
+        label = "–" if withheld else _percent(value, text)
         if withheld:
             hidden.append({"item": item, "group": group, "label": label, "note": text.withheld})
         else:
-            shown.append({"item": item, "group": group, "share": float(value), "label": label, "n": int(n)})
+            shown.append(
+                {"item": item, "group": group, "share": float(value), "share_text": label, "label": label, "n": int(n)}
+            )
         labels.append(
             {
                 "item": item,
@@ -409,8 +415,8 @@ def _heatmap_spec(
             tooltip=[
                 alt.Tooltip("group:N", title=text.cluster),
                 alt.Tooltip("item:N", title=text.technology),
-                alt.Tooltip("share:Q", title=title, format=".0%"),
-                alt.Tooltip("n:Q", title=text.organisations),
+                alt.Tooltip("share_text:N", title=title),
+                alt.Tooltip("n:Q", title=text.organisations, format=","),
             ],
         )
     )
@@ -441,7 +447,8 @@ def _heatmap_spec(
             resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
             width=alt.Step(HEATMAP_CELL),
             height=alt.Step(ROW + 2),
-        )
+        ),
+        text,
     )
 
 
@@ -460,8 +467,9 @@ def waves_chart(
             "item": row["item_label"],
             "wave": row["wave_value"],
             "share": float(row[share]),
+            "share_text": _percent(row[share], text),
             "n": int(row["n"]),
-            "interval": _interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"]),
+            "interval": percent_interval(row[f"ci_{measure}_low"], row[f"ci_{measure}_high"], text.locale),
         }
         for row in records(_shown(table))
     ]
@@ -508,13 +516,13 @@ def _waves_spec(
             tooltip=[
                 alt.Tooltip("item:N", title=text.technology),
                 alt.Tooltip("wave:N", title=text.wave),
-                alt.Tooltip("share:Q", title=title, format=".0%"),
-                alt.Tooltip("n:Q", title=text.organisations),
+                alt.Tooltip("share_text:N", title=title),
+                alt.Tooltip("n:Q", title=text.organisations, format=","),
                 alt.Tooltip("interval:N", title=text.interval),
             ],
         )
     )
-    return _written(_sized(alt.layer(lines, dots), width, ROW * len(order)))
+    return _written(_sized(alt.layer(lines, dots), width, ROW * len(order)), text)
 
 
 def to_spec(figure: Figure, validate: bool = True) -> dict[str, Any]:

@@ -12,14 +12,31 @@ from dataclasses import dataclass
 
 from reports.context import Key, Option, Survey
 
+
+@dataclass(frozen=True)
+class Dimension:
+    """One way a report can be broken down or filtered."""
+
+    #: The report's name for it: the query parameter, the `by` value and the key of `Survey.options`.
+    name: str
+    #: The tally column (and the response column) holding it.
+    column: str
+    #: The questionnaire's profile item answering it; None for cluster, which comes from membership.
+    profile_item: str | None
+
+
+#: The one table of report dimensions, in the order the page and the API list them.
+DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("cluster", "cluster_id", None),
+    Dimension("size", "size_class", "size_class"),
+    Dimension("type", "org_type", "org_type"),
+    Dimension("country", "country", "country"),
+    Dimension("ecosystem", "ecosystem", "ecosystem"),
+)
+#: The dimensions a response's profile answers (every one but cluster), in tally column order.
+PROFILE_DIMENSIONS: tuple[Dimension, ...] = tuple(d for d in DIMENSIONS if d.profile_item is not None)
 #: Report dimension -> the tally column holding it.
-DIMENSION_COLUMNS: dict[str, str] = {
-    "cluster": "cluster_id",
-    "size": "size_class",
-    "type": "org_type",
-    "country": "country",
-    "ecosystem": "ecosystem",
-}
+DIMENSION_COLUMNS: dict[str, str] = {d.name: d.column for d in DIMENSIONS}
 #: What `by` accepts: the dimensions, and waves (several waves of one survey side by side).
 GROUPS: tuple[str, ...] = (*DIMENSION_COLUMNS, "wave")
 #: Query parameters of the JSON API.
@@ -175,7 +192,7 @@ def parse_page_query(
     _refuse_unknown(args, PAGE_PARAMETERS)
     values = vocabulary(survey, visible_clusters)
     filters: list[tuple[str, Key]] = []
-    for dimension in ("size", "type", "country", "ecosystem"):
+    for dimension in (d.name for d in PROFILE_DIMENSIONS):
         key = _single(dimension, _keys(args, dimension, values.get(dimension, ())), "the page shows one at a time")
         if key is not None:
             filters.append((dimension, key))

@@ -1,4 +1,5 @@
-"""The one percent formatter: Babel's, for a reader's locale, fast enough for a heat map's thousands of cells."""
+"""The one number formatter: Babel's percentages for a reader's locale, fast enough for a heat map's thousands of
+cells, and the same locale's symbols for the few numbers Vega formats itself (axis ticks and legends)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,39 @@ def _whole_percent(value: float) -> int:
     if abs(scaled - low - 0.5) > 1e-6:
         return low + (scaled - low > 0.5)
     return int((Decimal(repr(float(value))) * 100).quantize(_ONE, rounding=ROUND_HALF_EVEN))
+
+
+@lru_cache(maxsize=64)
+def percent_for(locale: str) -> Callable[[float], str]:
+    """`percent_formatter` for a locale given by name ("en", "fr_BE"), as charts and downloads know it."""
+    return percent_formatter(Locale.parse(locale))
+
+
+def number_for(locale: str) -> Callable[[float], str]:
+    """Counts and other plain numbers as the locale writes them (digit grouping and decimal sign)."""
+    return lambda value: numbers.format_decimal(value, locale=locale)
+
+
+def percent_interval(low: float, high: float, locale: str = "en") -> str:
+    """A 95% interval as text, both ends formatted as the locale shows percentages."""
+    percent = percent_for(locale)
+    return f"{percent(low)}–{percent(high)}"
+
+
+@lru_cache(maxsize=64)
+def vega_number_locale(locale: str) -> dict[str, object]:
+    """The locale's number symbols as Vega's `config.locale.number` (a d3-format locale), so that the axis ticks
+    and legends Vega formats itself agree with what `percent_formatter` writes in tooltips, labels and tables.
+
+    d3 places the percent sign only after the number; the symbol and its spacing are read off Babel's own
+    output, so a locale's narrow no-break space before "%" comes through."""
+    parsed = Locale.parse(locale)
+    digits = numbers.format_decimal(25, locale=parsed)
+    _, _, suffix = numbers.format_percent(0.25, locale=parsed).partition(digits)
+    return {
+        "decimal": numbers.get_decimal_symbol(parsed),
+        "thousands": numbers.get_group_symbol(parsed),
+        "grouping": [3],
+        "currency": ["", ""],
+        "percent": suffix or "%",
+    }

@@ -18,11 +18,15 @@ from reports import charts, results
 from reports.charts import ChartText
 from reports.context import Key, Option, Survey
 from reports.dimensions import Filters, PageQuery, Query
+from reports.formatting import percent_for
 from reports.frames import records
 from reports.suppression import Disclosure
 
-#: Sections in page order.
-SECTION_NAMES = ("adoption", "comparison", "heatmap", "waves", "challenges")
+
+def N_(text: str) -> str:
+    """Marks a text for the translation catalogues (`pybabel extract -k N_`) without translating it: the web
+    app translates it for the reader when it shows it."""
+    return text
 
 
 class Cell(NamedTuple):
@@ -39,11 +43,6 @@ class Cell(NamedTuple):
 
 WITHHELD = Cell("withheld")
 EMPTY = Cell("empty")
-
-
-def plain_percent(value: float) -> str:
-    """Whole percent, for use outside the web app (which formats for the reader's locale)."""
-    return f"{value:.0%}"
 
 
 @dataclass
@@ -71,10 +70,13 @@ class PageContext:
     visible_clusters: frozenset[int] | None
     text: ChartText
     disclosure: Disclosure | None = None
-    #: Formats a share as the table cells show it (the web app passes Babel's, for the reader's locale).
-    percent: Callable[[float], str] = plain_percent
     #: Results already read for this page: sections showing the same population share one query.
     read: dict[tuple[str, Filters], Any] = field(default_factory=dict)
+
+    @property
+    def percent(self) -> Callable[[float], str]:
+        """Formats a share as the tables show it: as the charts do, in the reader's locale (`text.locale`)."""
+        return percent_for(self.text.locale)
 
     def current(self) -> Disclosure:
         if self.disclosure is None:
@@ -313,14 +315,34 @@ def challenges_section(ctx: PageContext) -> Section:
     return section
 
 
-BUILDERS: dict[str, Callable[[PageContext], Section]] = {
-    "adoption": adoption_section,
-    "comparison": comparison_section,
-    "heatmap": heatmap_section,
-    "waves": waves_section,
-    "challenges": challenges_section,
-}
+@dataclass(frozen=True)
+class SectionKind:
+    """One section of a report: what the page, its chart images, the brief and the API know it by."""
+
+    name: str
+    #: Its heading wherever it is shown (the page, the brief, a chart's download), in English: translated for
+    #: the reader by the web app.
+    title: str
+    build: Callable[[PageContext], Section]
+
+
+#: What a report contains, in page order: the one list the page, the chart images and the brief read.
+SECTIONS: tuple[SectionKind, ...] = (
+    SectionKind("adoption", N_("Adoption by technology"), adoption_section),
+    SectionKind("comparison", N_("Clusters compared with all clusters"), comparison_section),
+    SectionKind("heatmap", N_("Clusters by technology"), heatmap_section),
+    SectionKind("waves", N_("Change between waves"), waves_section),
+    SectionKind("challenges", N_("Challenges since the pandemic"), challenges_section),
+)
+SECTION_NAMES: tuple[str, ...] = tuple(kind.name for kind in SECTIONS)
+_KINDS = {kind.name: kind for kind in SECTIONS}
+
+
+def section_titles(translate: Callable[[str], str] = str) -> dict[str, str]:
+    """Section name -> its heading, in the reader's language when `translate` is gettext."""
+    return {kind.name: translate(kind.title) for kind in SECTIONS}
 
 
 def build_sections(ctx: PageContext, names: Iterable[str] = SECTION_NAMES) -> dict[str, Section]:
-    return {name: BUILDERS[name](ctx) for name in names}
+    """The named sections, in the order asked; reads shared between them are made once (`PageContext.read`)."""
+    return {name: _KINDS[name].build(ctx) for name in names}

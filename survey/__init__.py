@@ -34,7 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         weblog,
     )
     from survey.extensions import babel, csrf, db, limiter, migrate
-    from survey.views import admin, api, downloads, health, home, managers, reports, respondents
+    from survey.views import admin, api, charts, downloads, health, home, managers, reports, respondents
     from survey.views import auth as auth_views
 
     db.init_app(app)
@@ -60,6 +60,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(reports.bp)
     app.register_blueprint(downloads.bp)
+    app.register_blueprint(charts.bp)
     # Reading endpoints take a personal API token or a session; submitting takes an invitation token in the
     # Authorization header, never a cookie: no CSRF token to check.
     csrf.exempt(api.bp)

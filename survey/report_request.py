@@ -10,8 +10,8 @@ from flask_babel import get_locale, gettext
 from reports import charts
 from reports.context import Survey
 from reports.dimensions import InvalidQuery, PageQuery, parse_page_query, requested_values
-from reports.formatting import percent_formatter
 from reports.sections import PageContext
+from reports.sections import section_titles as _section_titles
 from survey.access import visible_cluster_ids
 from survey.cache import cached_survey
 from survey.database import report_connection
@@ -72,6 +72,7 @@ def chart_text() -> charts.ChartText:
         organisations=gettext("Organisations"),
         interval=gettext("95% CI"),
         withheld=gettext("Withheld (too few responses)"),
+        locale=str(get_locale() or _ENGLISH),
         short_answers={
             "using": gettext("Using"),
             "planning": gettext("Planning"),
@@ -93,5 +94,21 @@ def page_context(slug: str) -> PageContext:
         k=current_app.config["MIN_CELL_SIZE"],
         visible_clusters=visible,
         text=chart_text(),
-        percent=percent_formatter(get_locale() or _ENGLISH),
     )
+
+
+def section_titles() -> dict[str, str]:
+    """The report's section headings in the reader's language, as the page, the chart downloads and the brief
+    show them."""
+    return _section_titles(gettext)
+
+
+def cache_parts(ctx: PageContext, *extra: object) -> tuple[object, ...]:
+    """Everything besides the waves' data that a page's results depend on, for the report cache's key."""
+    visible = None if ctx.visible_clusters is None else tuple(sorted(ctx.visible_clusters))
+    return (ctx.survey.slug, ctx.page, ctx.k, visible, str(get_locale()), *extra)
+
+
+def waves_read(ctx: PageContext) -> list[int]:
+    """The page's charts read the survey's wave and the one it is compared with: any of its survey's waves."""
+    return [ctx.survey.wave_id, *(int(option.key) for option in ctx.survey.options.get("wave", ()))]

@@ -88,6 +88,49 @@ def backend(request) -> str:
     return request.param
 
 
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL runs for the tests where the dialect matters: modules marked `both_databases` (writes of
+    tallies and responses, the report queries checked against a recount, exports written by the database,
+    migrations, outages). Everything else runs on SQLite only; the same code above the database is exercised
+    either way, and each test on PostgreSQL costs a database emptied and refilled."""
+    dropped = [
+        item
+        for item in items
+        if getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("backend") == "postgresql"
+        and item.get_closest_marker("both_databases") is None
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        kept = set(map(id, dropped))
+        items[:] = [item for item in items if id(item) not in kept]
+
+
+#: Drawings made by vl-convert in this test process, by spec and options (see `drawings_memoised`).
+_DRAWN: dict[tuple[str, str, str], object] = {}
+
+
+@pytest.fixture
+def drawings_memoised(monkeypatch):
+    """vl-convert's PNG, PDF and SVG drawings memoised per spec for the test process, for tests that check who
+    may fetch a chart, a brief or a pack, not what it shows (tests/test_downloads.py and tests/test_charts.py
+    check the drawings themselves). Each distinct spec is still drawn for real, once."""
+    import orjson
+    import vl_convert
+
+    for name in ("vegalite_to_png", "vegalite_to_pdf", "vegalite_to_svg"):
+        draw = getattr(vl_convert, name)
+
+        def memoised(spec, *args, _draw=draw, _name=name, **kwargs):
+            options = repr((args, sorted(kwargs.items())))
+            key = (_name, orjson.dumps(spec, option=orjson.OPT_SORT_KEYS).decode(), options)
+            if key not in _DRAWN:
+                _DRAWN[key] = _draw(spec, *args, **kwargs)
+            return _DRAWN[key]
+
+        monkeypatch.setattr(vl_convert, name, memoised)
+
+
 @pytest.fixture
 def database_url(backend, tmp_path, request):
     if backend == "sqlite":

@@ -20,6 +20,9 @@ from survey.operations.accounts import create_api_token
 from survey.operations.setup import add_contact, create_wave, invite_organisation, load_questionnaire
 from tests.conftest import complete_answers, csrf_token
 
+# Who may fetch each chart, brief and pack is checked here, not the drawings: each spec is drawn once.
+pytestmark = pytest.mark.usefixtures("drawings_memoised")
+
 PERSONAS = ("anonymous", "respondent", "policymaker", "manager_b", "manager_a", "admin")
 STAFF = ("policymaker", "manager_b", "manager_a", "admin")
 
@@ -123,13 +126,13 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     # Reports and the JSON API (what issue 4 requires of them).
     ("reports.index", "GET"): [Case(logged_in(200))],
     ("reports.report", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
-    ("reports.chart_svg", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
+    ("charts.svg", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
     ("reports.vega_bundle", "GET"): [Case(everyone(200))],  # a JavaScript library, the same for everyone
     ("api.adoption", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
     # Downloads (issue 5): the report's filters and scope; the full response export for admins only.
     ("downloads.report_tables", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
     ("downloads.codebook", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
-    ("downloads.chart_image", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
+    ("charts.download", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
     ("downloads.brief_pdf", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
     ("downloads.summary_pack", "GET"): [Case(reports(200, False)), Case(reports(200, True), query="cluster=alpha")],
     ("downloads.response_export", "GET"): [Case(admins(200))],

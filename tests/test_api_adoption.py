@@ -11,6 +11,9 @@ from survey.operations.responses import submit_response
 from tests.conftest import complete_answers
 from tests.reports_data import ANSWERS, Reference, populate, raw_responses
 
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
+
 ROW_KEYS = {
     "technology",
     "n",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from survey import clock
@@ -9,6 +10,9 @@ from survey.extensions import db
 from survey.models import Response
 from survey.operations.accounts import create_api_token
 from tests.conftest import complete_answers
+
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
 
 
 def _body(questionnaire, **overrides) -> dict:

@@ -237,3 +237,31 @@ def test_specs_kept_between_pages_follow_the_words_and_are_never_changed_in_plac
     charts.to_svg(charts.adoption_chart(table, ADOPTION))
     assert charts.to_spec(charts.adoption_chart(table, ADOPTION)) == english
     assert english["width"] == "container"
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "de", "pl"])
+def test_every_percent_in_a_chart_is_written_as_the_readers_locale_writes_it(locale):
+    """Tooltips, cell labels and intervals come from Babel for the locale, and the axis ticks Vega writes
+    itself use the same sign and spacing (a French reader sees "60 %", with its narrow space, everywhere)."""
+    from babel.numbers import format_percent
+
+    codes = ["using", "planning", "not_planned", "dont_know"]
+    text = charts.ChartText(locale=locale)
+    total = _table(_adoption_rows(), codes)
+    groups = _table(_adoption_rows("a", "Alpha", scale=2), codes)
+    cloud = total[total["item"] == "cloud"].iloc[0]  # 12 of 20 use cloud
+    expected = format_percent(0.6, locale=locale)
+    low, high = (format_percent(cloud[f"ci_using_{end}"], locale=locale) for end in ("low", "high"))
+    interval = f"{low}–{high}"
+
+    bars = charts.to_spec(charts.comparison_chart(groups, total, text=text))
+    row = next(
+        r for r in next(iter(bars["datasets"].values())) if r["item"] == "Cloud" and r["group"] == "All clusters"
+    )
+    assert row["share_text"] == expected and row["interval"] == interval
+    cells = charts.to_spec(charts.heatmap_chart(groups, text=text))
+    assert expected in {r.get("label") for rows in cells["datasets"].values() for r in rows}
+
+    svg = charts.to_svg(charts.adoption_chart(total, ADOPTION, text=text))
+    ticks = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text") if t.text and t.text[0].isdigit()]
+    assert format_percent(0.6, locale=locale) in ticks or format_percent(0.5, locale=locale) in ticks, ticks

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import Contact, Invitation, Organisation, Response, Wave
 from tests.conftest import complete_answers, csrf_token
+
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
 
 LINK = re.compile(r"^http://survey\.test/r/([A-Za-z0-9_-]{32})$")
 

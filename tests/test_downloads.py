@@ -203,7 +203,7 @@ def test_every_format_as_every_role(clients, scenario, role):
         "Adoption by technology",
         "Clusters by technology",
         "Change between waves",
-        "Pandemic challenges",
+        "Challenges since the pandemic",  # titled as on the page (reports.sections.SECTIONS)
     ):
         assert words in text, words
     pack = zipfile.ZipFile(io.BytesIO(_get(client, f"/reports/{SLUG}/summary.zip", "zip")))

@@ -16,6 +16,9 @@ from survey.operations.responses import submit_response
 from survey.operations.setup import create_wave, invite_organisation, load_questionnaire
 from tests.conftest import complete_answers, csrf_token
 
+# Who may fetch each chart, brief and pack is checked here, not the drawings: each spec is drawn once.
+pytestmark = pytest.mark.usefixtures("drawings_memoised")
+
 #: URL arguments that name a wave.
 WAVE_ARGUMENTS = {"slug", "wave_slug"}
 
@@ -103,7 +106,7 @@ def test_a_draft_wave_answers_404_on_every_route_that_takes_a_wave(app, draft_wo
             checked.append((rule.endpoint, method, role))
     assert {endpoint for endpoint, _, _ in checked} >= {
         "reports.report",
-        "reports.chart_svg",
+        "charts.svg",
         "downloads.report_tables",
         "downloads.brief_pdf",
         "downloads.response_export",

@@ -14,6 +14,9 @@ from survey.models import Response, Tally
 from survey.models.tallies import RESPONSES_ITEM
 from tests.conftest import complete_answers, csrf_token
 
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
+
 
 def test_twenty_parallel_submissions_through_one_link_leave_one_response(app, invited):
     questionnaire = invited.wave.questionnaire.parsed

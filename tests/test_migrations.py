@@ -12,6 +12,9 @@ from survey import MIGRATIONS_DIR, create_app
 from survey.extensions import db
 from tests.conftest import BACKENDS
 
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture(params=BACKENDS)
 def empty_database_url(request, tmp_path):

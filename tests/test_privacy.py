@@ -8,11 +8,15 @@ import threading
 import urllib.error
 import urllib.request
 
+import pytest
 from sqlalchemy import inspect, select, text
 from werkzeug.serving import make_server
 
 from survey.extensions import db
 from survey.models import Invitation
+
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
 
 
 def test_a_token_is_not_in_the_database(app, invited):

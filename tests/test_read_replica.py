@@ -16,6 +16,9 @@ from survey import MIGRATIONS_DIR, clock, create_app
 from survey.extensions import db
 from tests.conftest import complete_answers, csrf_token
 
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
+
 
 def _responses(path) -> int:
     with sqlite3.connect(path) as connection:

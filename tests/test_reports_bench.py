@@ -18,6 +18,9 @@ from survey.extensions import db
 from survey.models import Invitation, Organisation, Response, Tally, Wave, WaveState
 from survey.operations.tallies import response_counts
 
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
+
 #: An odd number: the open wave gets the extra response.
 RESPONSES, EARLIER, LATEST = 601, 300, 301
 

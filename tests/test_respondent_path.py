@@ -7,6 +7,7 @@ import html as html_lib
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from survey import clock
@@ -16,6 +17,9 @@ from survey.models.tallies import RESPONSES_ITEM
 from survey.operations.setup import create_wave, load_questionnaire
 from survey.questionnaire import default_document
 from tests.conftest import complete_answers, csrf_token
+
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
 
 
 def _questionnaire(invited):

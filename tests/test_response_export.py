@@ -30,6 +30,9 @@ from survey.operations.setup import create_wave, load_questionnaire
 from survey.questionnaire import PROFILE_SECTION, parse
 from tests.conftest import BACKENDS
 
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
+
 ON_POSTGRESQL = pytest.mark.parametrize("backend", [BACKENDS[1]], indirect=True)
 
 #: Typed text as people type it: formulas, line breaks of every kind, CSV's own characters, non-ASCII text,

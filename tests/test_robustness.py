@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,9 @@ from survey.extensions import db
 from survey.models import Cluster, Organisation
 from survey.operations.setup import create_wave, invite_organisation, load_questionnaire
 from tests.conftest import complete_answers, csrf_token
+
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
 
 FIELD_VALUES = st.one_of(
     st.text(max_size=60),

@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pytest
 from sqlalchemy import delete, select, update
 
 from survey.extensions import db
 from survey.models import Response, Tally, response_cluster
 from survey.models.tallies import ALL, ALL_CLUSTERS, RESPONSES_ITEM
 from tests.conftest import complete_answers, csrf_token
+
+# The dialect matters here: run on PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.both_databases
 
 TECHNOLOGIES = ["cloud", "ai", "blockchain"]
 

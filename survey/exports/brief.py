@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import vl_convert
+from babel import numbers
 from fpdf import FPDF
 
 from reports import charts
+from reports.formatting import number_for, percent_for
 from survey.exports.tables import ReportTables, about_rows
 
 #: Width charts are drawn at for downloads (the page's SVG width).
@@ -53,10 +55,13 @@ def _latin1(text: Any) -> str:
 
 
 def _format(value: Any) -> str:
+    """A key figure: rates to one decimal, counts grouped, as English writes them (the brief is in English)."""
     if value is None:
         return "withheld"
-    if isinstance(value, float):
-        return f"{value:.1%}" if value <= 1 else f"{value:,.0f}"
+    if isinstance(value, float) and value <= 1:
+        return numbers.format_percent(value, "#,##0.0%", locale="en")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number_for("en")(round(value))
     return str(value)
 
 
@@ -117,7 +122,8 @@ def _top_technologies(report: ReportTables, count: int = 3) -> list[str]:
     if shown.empty:
         return []
     ranked = shown.sort_values("share_using", ascending=False, kind="stable").head(count)
-    return [f"{row.item_label} {row.share_using:.0%}" for row in ranked.itertuples()]
+    percent = percent_for("en")  # the brief is in English until it is translated with the rest (issue 17)
+    return [f"{row.item_label} {percent(row.share_using)}" for row in ranked.itertuples()]
 
 
 def pack_zip(files: Mapping[str, bytes]) -> bytes:

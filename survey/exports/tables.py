@@ -86,12 +86,10 @@ def report_tables(
 ) -> ReportTables:
     """The page's tables for the page's filters and the user's scope, suppressed exactly as on the page."""
     disclosure = ctx.current()
-    adoption = results.adoption(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.cluster_filter), ctx.k, disclosure)
-    only = None if ctx.visible_clusters is None else tuple(sorted(ctx.visible_clusters))
-    by_cluster = results.adoption(
-        ctx.conn, ctx.survey, ctx.query(by="cluster", filters=ctx.page.filters, only=only), ctx.k, disclosure
-    )
-    challenges = results.challenges(ctx.conn, ctx.survey, ctx.query(filters=ctx.page.cluster_filter), ctx.k, disclosure)
+    # The page's own reads (`PageContext`), so that a brief drawing the page's charts beside these tables reads
+    # each population once and shows the same frames.
+    adoption, challenges = ctx.totals(ctx.page.cluster_filter)
+    by_cluster = ctx.by_cluster(ctx.page.filters)
     rates, total = results.response_rates(
         ctx.conn, ctx.survey, ctx.k, ctx.visible_clusters, disclosure, cached_invitations(ctx.conn, ctx.survey.wave_id)
     )

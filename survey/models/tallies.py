@@ -11,11 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.extensions import db
 
-#: Report dimensions, in the order they appear in a tally key.
-DIMENSIONS = ("cluster", "size", "type", "country", "ecosystem")
-
 #: The sets of dimensions counts are kept for. A query is answered from the smallest grain that holds every
-#: dimension it filters or groups on; the last two grains hold everything, with and without clusters.
+#: dimension it filters or groups on; the last two grains hold everything, with and without clusters. The names
+#: are those of `reports.dimensions.DIMENSIONS`, whose order is the order of the key columns.
 GRAINS: tuple[tuple[str, ...], ...] = (
     (),
     ("cluster",),

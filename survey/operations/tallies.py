@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from reports.dimensions import PROFILE_DIMENSIONS
 from survey.models import Response, Wave, response_cluster
 from survey.models.tallies import ALL, ALL_CLUSTERS, GRAINS, RESPONSES_ITEM, Tally, grain_name
 from survey.questionnaire import Questionnaire
@@ -20,9 +21,8 @@ from survey.questionnaire import Questionnaire
 TallyKey = tuple[int, str, int, str, str, str, str, str, str]
 KEY_COLUMNS = ("wave_id", "grain", "cluster_id", "size_class", "org_type", "country", "ecosystem", "item", "answer")
 
-_PROFILE_OF_DIMENSION = {"size": "size_class", "type": "org_type", "country": "country", "ecosystem": "ecosystem"}
 #: The profile columns of a response that its tallies are counted under.
-PROFILE = tuple(_PROFILE_OF_DIMENSION.values())
+PROFILE = tuple(d.column for d in PROFILE_DIMENSIONS)
 
 
 def answer_pairs(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -54,7 +54,7 @@ def response_counts(
     counts: Counter[TallyKey] = Counter()
     for dims in GRAINS:
         name = grain_name(dims)
-        rest = tuple(str(profile[column]) if dim in dims else ALL for dim, column in _PROFILE_OF_DIMENSION.items())
+        rest = tuple(str(profile[d.column]) if d.name in dims else ALL for d in PROFILE_DIMENSIONS)
         for cluster_id in clusters if "cluster" in dims else [ALL_CLUSTERS]:
             for item, answer in pairs:
                 counts[(wave_id, name, cluster_id, *rest, item, answer)] += 1  # type: ignore[misc]

@@ -2,7 +2,7 @@
 
 Views stay thin: parse the query parameters (reports.dimensions), ask `reports` for the sections, render.
 Charts are drawn in the browser by Vega served from this app (no CDN); without JavaScript each chart is an
-SVG image drawn on the server by the route below.
+SVG image drawn on the server (`survey.views.charts`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from babel import Locale
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.signals import before_render_template, template_rendered
 from flask_babel import get_locale
 from flask_login import current_user
@@ -29,7 +29,7 @@ from survey.access import allow, public
 from survey.cache import cached_invitations, report_cache
 from survey.extensions import db
 from survey.models import Role, Wave
-from survey.report_request import READERS, page_context
+from survey.report_request import READERS, cache_parts, page_context, section_titles, waves_read
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -64,17 +64,6 @@ def share_cells(cells: Iterable[Cell], withheld: Markup) -> Markup:
 _ENGLISH = Locale("en")
 
 
-def _cache_parts(ctx: PageContext, *extra: object) -> tuple[object, ...]:
-    """Everything besides the waves' data that a page's results depend on, for the report cache's key."""
-    visible = None if ctx.visible_clusters is None else tuple(sorted(ctx.visible_clusters))
-    return (ctx.survey.slug, ctx.page, ctx.k, visible, str(get_locale()), *extra)
-
-
-def _waves_read(ctx: PageContext) -> list[int]:
-    """The page's charts read the survey's wave and the one it is compared with: any of its survey's waves."""
-    return [ctx.survey.wave_id, *(int(option.key) for option in ctx.survey.options.get("wave", ()))]
-
-
 @bp.get("/")
 @allow(*READERS)
 def index():
@@ -93,7 +82,7 @@ def report(slug: str):
     # the reader it shows only what the visible clusters say, and the admins' export link.
     cache = report_cache()
     export_link = current_user.is_authenticated and current_user.role == Role.ADMIN
-    key, cached = cache.lookup("page", _waves_read(ctx), _cache_parts(ctx, sorted(query.items()), export_link))
+    key, cached = cache.lookup("page", waves_read(ctx), cache_parts(ctx, sorted(query.items()), export_link))
     page = {"survey": ctx.survey, "bundle_version": _bundle_tag()}
     if cached is not None:
         return _render_report(page, main=cached[0])[0]
@@ -111,7 +100,7 @@ def report(slug: str):
         for name, section in sections.items()
         if section.chart is not None
     }
-    svg_urls = {name: url_for(".chart_svg", slug=slug, name=name, **query) for name in specs}
+    svg_urls = {name: url_for("charts.svg", slug=slug, name=name, **query) for name in specs}
     html, main = _render_report(
         {
             **page,
@@ -121,6 +110,7 @@ def report(slug: str):
             "percent": ctx.percent,
             "sections": sections,
             "section_names": SECTION_NAMES,
+            "titles": section_titles(),
             "specs": specs,
             "svg_urls": svg_urls,
             "rates": records(rates),
@@ -169,24 +159,6 @@ def _render_report(context: dict, main: str | None = None) -> tuple[str, str]:
 def _cluster_options(ctx: PageContext):
     options = ctx.survey.options.get("cluster", ())
     return [o for o in options if ctx.visible_clusters is None or o.key in ctx.visible_clusters]
-
-
-@bp.get("/<slug>/charts/<name>.svg")
-@allow(*READERS)
-def chart_svg(slug: str, name: str):
-    """One chart drawn on the server: what pages show in the chart's place when JavaScript is off."""
-    if name not in SECTION_NAMES:
-        abort(404)
-    ctx = page_context(slug)
-
-    def draw() -> str | None:
-        section = build_sections(ctx, [name])[name]
-        return None if section.chart is None else charts.to_svg(section.chart)
-
-    svg = report_cache().get_or_compute("svg", _waves_read(ctx), _cache_parts(ctx, name), draw)
-    if svg is None:
-        abort(404)
-    return Response(svg, mimetype="image/svg+xml")
 
 
 @cache
