@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from reports.aggregate import count_answers, group_sizes, invitations_per_cluster
 from reports.context import Key, Survey
 from reports.dimensions import Query
+from reports.frames import records
 from reports.statistics import wilson_interval
 from reports.suppression import Disclosure
 from survey.models.tallies import RESPONSES_ITEM
@@ -293,6 +294,30 @@ def api_rows(table: pd.DataFrame, by: str | None, digits: int = 4) -> list[dict[
             None
             if withheld
             else [round(float(columns["ci_using_low"][i]), digits), round(float(columns["ci_using_high"][i]), digits)]
+        )
+        out["suppressed"] = withheld
+        rows.append(out)
+    return rows
+
+
+def api_challenge_rows(
+    table: pd.DataFrame, by: str | None, codes: Sequence[str], digits: int = 4
+) -> list[dict[str, object]]:
+    """The JSON API's rows of `challenges`: counts per importance level, the share rating 4 or 5 and its
+    interval; every number None where the group is withheld."""
+    rows: list[dict[str, object]] = []
+    for row in records(table):
+        withheld = bool(row["suppressed"])
+        out: dict[str, object] = {"challenge": row["item"]}
+        if by is not None:
+            out[by] = row["group_value"]
+        out["n"] = None if withheld else int(row["n"])
+        out["counts"] = None if withheld else {code: int(row[code]) for code in codes}
+        out["share_important"] = None if withheld else round(float(row["share_important"]), digits)
+        out["ci_important"] = (
+            None
+            if withheld
+            else [round(float(row["ci_important_low"]), digits), round(float(row["ci_important_high"]), digits)]
         )
         out["suppressed"] = withheld
         rows.append(out)

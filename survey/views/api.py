@@ -117,22 +117,8 @@ def challenges(slug: str):
     except InvalidQuery as error:
         return _invalid(error)
     k = current_app.config["MIN_CELL_SIZE"]
-    table = results.challenges(conn, report, query, k)
     codes = [str(option.key) for option in report.challenge_scale]
-    rows = []
-    for row in table.to_dict("records"):
-        withheld = bool(row["suppressed"])
-        out: dict[str, Any] = {"challenge": row["item"]}
-        if query.by is not None:
-            out[query.by] = row["group_value"]
-        out["n"] = None if withheld else int(row["n"])
-        out["counts"] = None if withheld else {code: int(row[code]) for code in codes}
-        out["share_important"] = None if withheld else round(float(row["share_important"]), 4)
-        out["ci_important"] = (
-            None if withheld else [round(float(row["ci_important_low"]), 4), round(float(row["ci_important_high"]), 4)]
-        )
-        out["suppressed"] = withheld
-        rows.append(out)
+    rows = results.api_challenge_rows(results.challenges(conn, report, query, k), query.by, codes)
     return jsonify({"survey": report.slug, "min_cell": k, "by": query.by, "rows": rows})
 
 
