@@ -84,6 +84,10 @@ def load_config(env: str | None = None) -> dict[str, object]:
         # Respondents keep the questionnaire open for a long time; a CSRF token lives as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_ENABLED": _bool("WTF_CSRF_ENABLED", True),
+        # Flask-WTF's strict check wants a Referer on every HTTPS form, which browsers never send under the pages'
+        # `Referrer-Policy: no-referrer` (kept so that invitation links never leak): behind TLS every staff form,
+        # log-in included, answered 400. The token stays required; `survey.security` refuses cross-site posts.
+        "WTF_CSRF_SSL_STRICT": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",

@@ -47,6 +47,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
     # Who may use a view is checked before the CSRF token, so that intruders are turned away first.
     access.init_app(app)
+    security.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
     limiter.init_app(app)
@@ -68,7 +69,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
     errors.init_app(app)
-    security.init_app(app)
     weblog.init_app(app)
     cli.init_app(app)
     return app

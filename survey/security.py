@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
+from flask_babel import gettext
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -30,5 +31,27 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+#: Methods that change something, and so must come from the site's own pages.
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _same_origin_only() -> None:
+    """Refuse a form sent from another site, before its CSRF token is looked at (defence in depth: the token
+    is still required). Browsers say where a request comes from in `Sec-Fetch-Site` and `Origin`; a page of
+    ours sends "same-origin" and either its own origin or "null" (what `no-referrer` makes of it).
+
+    The JSON API is left out: it takes tokens in the Authorization header, never cookies, so another site's
+    page cannot act with a user's rights there."""
+    if request.method not in _UNSAFE or request.path.startswith("/api/"):
+        return
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    own = f"{request.scheme}://{request.host}"
+    if site in ("cross-site", "same-site") or (origin not in (None, "null") and origin != own):
+        abort(400, gettext("This form was sent from another site. Open the page on this site and try again."))
+
+
 def init_app(app: Flask) -> None:
+    """Call before CSRFProtect is set up, so that a cross-site form is refused before its token is checked."""
+    app.before_request(_same_origin_only)
     app.after_request(_security_headers)

@@ -369,3 +369,40 @@ def test_an_endpoint_that_declares_no_audience_is_refused_to_everyone(app, clien
     app.add_url_rule("/forgotten", "forgotten", lambda: "secret")
     assert client_for(admin).get("/forgotten").status_code == 403
     assert app.test_client().get("/forgotten").status_code == 403
+
+
+def test_over_https_the_log_in_form_works_without_a_referer(app, policymaker):
+    """Browsers send no Referer under the pages' no-referrer policy; behind TLS that made every staff form 400."""
+    client = app.test_client()
+    html = client.get("/login", base_url="https://survey.test").get_data(as_text=True)
+    response = client.post(
+        "/login",
+        base_url="https://survey.test",
+        data={"email": policymaker.email, "password": PASSWORD, "csrf_token": csrf_token(html)},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    assert response.headers["Location"] == "/reports/"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://other.survey.test"},
+    ],
+    ids=["foreign-origin", "cross-site", "same-site"],
+)
+def test_a_form_sent_from_another_site_is_refused_even_with_a_token(app, policymaker, headers):
+    client = app.test_client()
+    html = client.get("/login", base_url="https://survey.test").get_data(as_text=True)
+    response = client.post(
+        "/login",
+        base_url="https://survey.test",
+        data={"email": policymaker.email, "password": PASSWORD, "csrf_token": csrf_token(html)},
+        headers=headers,
+    )
+    assert response.status_code == 400
+    assert "sent from another site" in response.get_data(as_text=True)
+    assert _sessions() == 0
