@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -20,7 +19,7 @@ from wtforms import EmailField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from forms.validators import NoControlCharacters, strip
+from forms.validators import NoControlCharacters, has_control_characters, strip
 from survey.questionnaire import Questionnaire, country_choices, default_document, parse
 
 #: Most rows one import takes; a cluster with more members imports in parts.
@@ -137,15 +136,12 @@ class RowError:
     message: str
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def _check_row(
     line: int, raw: dict[str, str], countries: set[str], types: set[str], sizes: set[str]
 ) -> MemberRow | RowError:
     value = {column: (raw.get(column) or "").strip() for column in IMPORT_COLUMNS}
     problems: list[str] = []
-    if any(_CONTROL.search(text) for text in value.values()):
+    if any(has_control_characters(text) for text in value.values()):
         problems.append(_("remove the invisible control characters"))
     if not value["name"]:
         problems.append(_("the name is missing"))

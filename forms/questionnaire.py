@@ -20,13 +20,18 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import Length, Optional, Regexp, ValidationError
 
-from forms.validators import Exclusive, NoControlCharacters, RequiredToSubmit, strip
+from forms.validators import Exclusive, NoControlCharacters, RequiredToSubmit, WholeNumberBetween, strip
 from survey.questionnaire import Choice, Item, Questionnaire, Section, country_choices
 
 #: The empty first option of a drop-down list.
 _CHOOSE = _l("Choose…")
+
+
+#: The bound of a number question that gives none: beyond any count or amount a questionnaire asks for, and kept
+#: exactly by every database, JSON reader and spreadsheet (a 400-digit answer gave a server error).
+LARGEST_NUMBER = 10**12
 
 
 def _codes(field: SelectField | SelectMultipleField) -> set[Any]:
@@ -123,7 +128,14 @@ def _field(item: Item) -> Field:
     if item.type == "integer":
         return IntegerField(
             label,
-            validators=[*required, Optional(), NumberRange(min=item.min, max=item.max)],
+            validators=[
+                *required,
+                Optional(),
+                WholeNumberBetween(
+                    -LARGEST_NUMBER if item.min is None else item.min,
+                    LARGEST_NUMBER if item.max is None else item.max,
+                ),
+            ],
             description=description,
         )
     text_validators = [*required, Optional(), Length(max=item.max_length or 2000)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import StopValidation, ValidationError
 
@@ -18,13 +19,25 @@ def form_status(form) -> int:
     return 400 if "csrf_token" in form.errors else 422
 
 
-# C0 and C1 control characters, except tab, line feed and carriage return (which a textarea may hold).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Never in any text: C0 and C1 control characters (tab, line feed and carriage return only in a textarea), lone
+# UTF-16 surrogates (JSON can carry them; they broke the CSV export and the database), and the bidirectional
+# overrides and isolates that make text display in another order than it is stored (spoofing).
+_ALWAYS = r"\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069"
+# Also never in a name or other single line: line and paragraph separators (U+2028 split a `To:` header), and
+# zero-width and other invisible format characters, which make two names look alike.
+_SINGLE_LINE = r"\u2028\u2029\u200b-\u200f\u2060-\u2064\ufeff\u00ad"
+_CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f{_ALWAYS}]")
+_CONTROL_SINGLE_LINE = re.compile(rf"[\x00-\x1f{_ALWAYS}{_SINGLE_LINE}]")
+
+
+def has_control_characters(text: str, multiline: bool = False) -> bool:
+    """Whether the text holds a character that `NoControlCharacters` refuses."""
+    return bool((_CONTROL if multiline else _CONTROL_SINGLE_LINE).search(text))
 
 
 class NoControlCharacters:
-    """Refuse invisible control characters, which have no place in an answer and break exports."""
+    """Refuse invisible control and formatting characters, which have no place in an answer or a name, break
+    exports and headers, and let one name pass for another."""
 
     def __init__(self, multiline: bool = False) -> None:
         self.pattern = _CONTROL if multiline else _CONTROL_SINGLE_LINE
@@ -32,6 +45,25 @@ class NoControlCharacters:
     def __call__(self, form, field) -> None:
         if isinstance(field.data, str) and self.pattern.search(field.data):
             raise ValidationError(_l("Remove the invisible control characters from this answer."))
+
+
+class WholeNumberBetween:
+    """A whole number from `low` to `high`, compared as integers: WTForms' NumberRange turns the answer into a
+    float first, which a 400-digit answer overflows (a server error instead of a message)."""
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low = low
+        self.high = high
+
+    def __call__(self, form, field) -> None:
+        if isinstance(field.data, int) and not self.low <= field.data <= self.high:
+            raise ValidationError(
+                _l(
+                    "Enter a whole number from %(low)s to %(high)s.",
+                    low=format_decimal(self.low),
+                    high=format_decimal(self.high),
+                )
+            )
 
 
 class RequiredToSubmit:

@@ -83,6 +83,8 @@ def safe_next(target: str | None) -> str | None:
     """A `next` address to go to after log-in, only when it is a path on this site (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):  # CR/LF would split the Location header
+        return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None
 

@@ -38,15 +38,16 @@ def limited(view):
     )(view)
 
 
-def audit(what: str, slug: str) -> None:
-    """Record the download (who, what, when, which filters) in the request's transaction, and commit."""
+def audit(what: str, slug: str, filters: dict[str, list[str]] | None = None) -> None:
+    """Record the download (who, what, when, which filters: the query's unless given) in the request's
+    transaction, and commit."""
     db.session.add(
         DownloadLog(
             user_id=current_user.id if current_user.is_authenticated else None,
             downloaded_at=clock.now(),
             what=what,
             survey=slug,
-            filters=request.args.to_dict(flat=False),
+            filters=request.args.to_dict(flat=False) if filters is None else filters,
         )
     )
     db.session.commit()

@@ -10,6 +10,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -58,9 +59,15 @@ def _database_unavailable(error: DBAPIError):
     # that posts them again, so nothing typed is lost. pool_pre_ping reconnects once it is back.
     log.error("database unavailable: %s", type(error.orig).__name__ if error.orig else type(error).__name__)
     db.session.rollback()
-    resend = request.form if request.method == "POST" else None
+    resend = _resend(request.form) if request.method == "POST" and request.blueprint != "auth" else None
     body, status = _render(503, resend=resend)
     return body, status, {"Retry-After": "30"}
+
+
+def _resend(form: MultiDict) -> MultiDict:
+    """What the 503 page posts again: every field but passwords, which would otherwise sit in the page's HTML
+    (and the browser's copy of it). The log-in and account forms (blueprint "auth") are never sent back."""
+    return MultiDict([(name, value) for name, value in form.items(multi=True) if "password" not in name.lower()])
 
 
 def _internal_error(error: Exception):

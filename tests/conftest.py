@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 os.environ["APP_ENV"] = "testing"
@@ -222,8 +222,12 @@ def make_invited(app, open_wave, make_cluster):
         wave: Wave | None = None,
     ) -> Invited:
         clusters = clusters or [make_cluster(f"cluster-{next(counter)}")]
+        if name is None:  # a name not taken yet (tests/reports_data.py may have restored organisations)
+            name = f"Organisation {next(counter)}"
+            while db.session.scalar(select(Organisation.id).filter_by(name=name)) is not None:
+                name = f"Organisation {next(counter)}"
         organisation = Organisation(
-            name=name or f"Organisation {next(counter)}",
+            name=name,
             country=clusters[0].country,
             org_type=org_type,
             size_class=size,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from survey import clock
 from survey.extensions import db
@@ -72,8 +72,96 @@ def _answers(rng: random.Random, questionnaire, home: str, shift: float = 0.0) -
     return values
 
 
+#: The tables `populate` writes, parents first: what a snapshot holds.
+_WRITTEN = (
+    "questionnaire",
+    "wave",
+    "cluster",
+    "organisation",
+    "membership",
+    "invitation",
+    "response",
+    "response_cluster",
+    "tally",
+)
+#: Snapshots of populated databases in this test process, by backend, the arguments, and the written tables'
+#: state before (see `populate`).
+_SNAPSHOTS: dict[tuple, dict[str, list[dict]]] = {}
+
+
+def _state() -> tuple:
+    """What the written tables hold before populating: row counts and highest ids."""
+    state = []
+    for name in _WRITTEN:
+        table = db.metadata.tables[name]
+        count = db.session.scalar(select(func.count()).select_from(table))
+        top = db.session.scalar(select(func.max(table.c.id))) if "id" in table.c else None
+        state.append((name, count, top))
+    return tuple(state)
+
+
+def _rows(name: str) -> list[dict]:
+    table = db.metadata.tables[name]
+    return [dict(row._mapping) for row in db.session.execute(select(table).order_by(*table.primary_key.columns))]
+
+
+def _added(before: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The rows of the written tables that are not in `before`."""
+
+    def identity(row: dict) -> object:  # tables with ids by id; the link tables by their (plain) values
+        return row["id"] if "id" in row else tuple(sorted(row.items()))
+
+    added = {}
+    for name in _WRITTEN:
+        seen = {identity(row) for row in before[name]}
+        added[name] = [row for row in _rows(name) if identity(row) not in seen]
+    return added
+
+
+def _restore(rows: dict[str, list[dict]]) -> None:
+    """Insert a snapshot's rows, ids included, and move PostgreSQL's id sequences past them."""
+    for name in _WRITTEN:
+        if rows[name]:
+            db.session.execute(db.metadata.tables[name].insert(), rows[name])
+    if db.session.get_bind().dialect.name == "postgresql":
+        for name in _WRITTEN:
+            if "id" in db.metadata.tables[name].c:
+                db.session.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), coalesce(max(id), 1)) FROM {name}")
+                )
+    db.session.commit()
+
+
 def populate(make_cluster, make_invited, open_wave, seed: int = 7, extra_name: str | None = None) -> Scenario:
-    """39 responses to the open wave in four overlapping clusters, and 25 of them to an earlier wave."""
+    """39 responses to the open wave in four overlapping clusters, and 25 of them to an earlier wave.
+
+    Made once per test process through the real operations (64 submissions took one to two seconds a test);
+    later tests starting from the same state get the same rows, ids included, inserted directly."""
+    dialect = db.session.get_bind().dialect.name
+    key = (dialect, seed, extra_name, open_wave.id, _state())
+    if key in _SNAPSHOTS:
+        _restore(_SNAPSHOTS[key])
+        db.session.expire_all()
+        return _scenario(open_wave)
+    before = {name: _rows(name) for name in _WRITTEN}
+    _build(make_cluster, make_invited, open_wave, seed, extra_name)
+    _SNAPSHOTS[key] = _added(before)
+    return _scenario(open_wave)
+
+
+def _scenario(open_wave: Wave) -> Scenario:
+    clusters = {slug: db.session.scalars(select(Cluster).filter_by(slug=slug)).one() for slug, _, _ in CLUSTERS}
+    earlier = db.session.scalars(select(Wave).filter_by(slug="wave-2019")).one()
+    organisations = db.session.scalars(
+        select(Organisation)
+        .join(Response, Response.organisation_id == Organisation.id)
+        .where(Response.wave_id == open_wave.id)
+        .order_by(Organisation.id)
+    ).all()
+    return Scenario(wave=open_wave, earlier=earlier, clusters=clusters, organisations=list(organisations))
+
+
+def _build(make_cluster, make_invited, open_wave, seed: int, extra_name: str | None) -> None:
     rng = random.Random(seed)
     questionnaire = open_wave.questionnaire.parsed
     clusters = {slug: make_cluster(slug, ecosystem=ecosystem, country=country) for slug, ecosystem, country in CLUSTERS}
@@ -85,7 +173,6 @@ def populate(make_cluster, make_invited, open_wave, seed: int = 7, extra_name: s
     )
     earlier.open(clock.now())  # answered, then closed below: a draft's results are never shown
     db.session.commit()
-    scenario = Scenario(wave=open_wave, earlier=earlier, clusters=clusters)
     sizes = ["micro", "small", "medium"]
     types = ["sme", "sme", "sme", "research_org", "university"]
     now = clock.now()
@@ -105,14 +192,12 @@ def populate(make_cluster, make_invited, open_wave, seed: int = 7, extra_name: s
             "ecosystem": ecosystem,
         }
         submit_response(invited.invitation, {**profile, **_answers(rng, questionnaire, home)}, now)
-        scenario.organisations.append(invited.organisation)
         if home != "gamma" and index % 3 != 2:
             invitation, _ = invite_organisation(earlier, invited.organisation, now)
             submit_response(invitation, {**profile, **_answers(rng, questionnaire, home, shift=-0.15)}, now)
         db.session.commit()
     earlier.close(clock.now())
     db.session.commit()
-    return scenario
 
 
 # --- The independent recomputation ---------------------------------------------------------------------------

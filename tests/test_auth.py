@@ -14,7 +14,7 @@ from survey import create_app
 from survey.access import allow
 from survey.extensions import db
 from survey.models import ApiToken, LoginSession, Role
-from survey.operations.accounts import deactivate_user
+from survey.operations.accounts import activate_user, deactivate_user
 from tests.accounts import PASSWORD, log_in
 from tests.conftest import BrowserLikeClient, csrf_token
 
@@ -337,10 +337,24 @@ def test_api_refuses_missing_wrong_and_revoked_tokens_with_401(whoami_app, clien
     assert api.get("/api/v1/test-whoami", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
-def test_token_stops_working_when_its_user_is_deactivated(whoami_app, client_for, admin, policymaker):
+def test_token_ends_when_its_user_is_deactivated_and_stays_ended_on_reactivation(
+    whoami_app, client_for, admin, policymaker
+):
     token = _create_token(client_for(policymaker))
     deactivate_user(policymaker, acting=admin)
     db.session.commit()
+    api = whoami_app.test_client()
+    assert api.get("/api/v1/test-whoami", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    activate_user(policymaker)
+    db.session.commit()
+    assert api.get("/api/v1/test-whoami", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+def test_tokens_end_when_an_admin_resets_the_password(whoami_app, client_for, admin_client, policymaker):
+    token = _create_token(client_for(policymaker))
+    reset = _post(admin_client, f"/admin/users/{policymaker.id}/password", page=f"/admin/users/{policymaker.id}")
+    assert reset.status_code == 200, reset.status_code
     api = whoami_app.test_client()
     assert api.get("/api/v1/test-whoami", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 

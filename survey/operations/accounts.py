@@ -84,12 +84,19 @@ def end_all_sessions(user: User, except_token: str | None = None) -> None:
     db.session.execute(statement)
 
 
+def end_api_tokens(user: User) -> None:
+    """Delete every personal API token of the user: they are credentials as strong as a password."""
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+
+
 def deactivate_user(user: User, acting: User) -> None:
-    """Stop an account from logging in; its sessions end now and its API tokens stop working."""
+    """Stop an account from logging in; its sessions and API tokens end now, and do not come back with a
+    reactivation."""
     if user.id == acting.id:
         raise AccountError(_("You cannot deactivate your own account."))
     user.active = False
     end_all_sessions(user)
+    end_api_tokens(user)
     db.session.flush()
 
 
@@ -99,10 +106,12 @@ def activate_user(user: User) -> None:
 
 
 def set_password(user: User, password: str, keep_session: str | None = None) -> None:
-    """Change the password and end every other session of the user (a thief's, say)."""
+    """Change the password and end every other session of the user and all their API tokens (a thief's, say,
+    made with the old password); the user makes new tokens on the account page."""
     check_new_password(password)
     user.password_hash = hash_password(password)
     end_all_sessions(user, except_token=keep_session)
+    end_api_tokens(user)
     db.session.flush()
 
 

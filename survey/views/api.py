@@ -214,7 +214,11 @@ def submit(slug: str):
     if invitation.wave.slug != slug:
         abort(404, "unknown invitation token")
     questionnaire = invitation.wave.questionnaire.parsed
-    data, errors, malformed = _formdata(request.get_json(silent=True), questionnaire)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # not a ValueError, so `silent` lets it through
+        return _bad_request("the JSON body is nested too deeply")
+    data, errors, malformed = _formdata(body, questionnaire)
     if malformed:
         return _bad_request(malformed)
     form = questionnaire_form(questionnaire)(formdata=data, meta={"csrf": False})

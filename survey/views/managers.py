@@ -28,6 +28,7 @@ from forms.members import (
 from forms.validators import form_status
 from survey import clock
 from survey.access import allow, cluster_or_404, visible_cluster_ids
+from survey.download_request import audit
 from survey.exports.files import csv_attachment
 from survey.extensions import db
 from survey.mail import Mailer, MailError, mail_configured, make_message
@@ -278,7 +279,8 @@ def download_links(cluster_slug: str, wave_slug: str):
         # One row per contact person, as a mail merge wants; a member without contacts still gets its row.
         for contact in organisation.contacts or [None]:
             rows.append([organisation.name, contact.name if contact else "", contact.email if contact else "", link])
-    db.session.commit()
+    # Names, e-mail addresses and secret links: recorded as every download is (and committed with the links).
+    audit("invitation-links.csv", wave.slug, {"cluster": [cluster.slug], "members": [str(form.members.data)]})
     log.info(
         "user %s downloaded %d new invitation links for cluster %s, wave %s",
         current_user.id,
