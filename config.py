@@ -72,7 +72,9 @@ def load_config(env: str | None = None) -> dict[str, object]:
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
         # pool_pre_ping lets the app recover from a database restart without being restarted itself.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a failed statement's error (and so its log line) never carries the values bound to it,
+        # which for a submission are the organisation's profile and answers.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # A read replica of the database for reports (survey/database.py: report_connection); empty: none.
         "REPORTS_DATABASE_URI": normalise_database_url(os.environ.get("REPORTS_DATABASE_URL", "")),
         # Groups with fewer responses than this are withheld in every output.
@@ -110,6 +112,16 @@ def load_config(env: str | None = None) -> dict[str, object]:
         "REPORT_CACHE_TTL": _int("REPORT_CACHE_TTL", 3600),
         # Failed log-ins allowed per client address (Flask-Limiter notation; several limits joined by ";").
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # Failed log-ins allowed per account, from any address (password guessing spread over many addresses).
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour"),
+        # Saves and submissions per invitation link, and unknown links tried per client address (guessing).
+        "RESPONDENT_RATE_LIMIT": os.environ.get("RESPONDENT_RATE_LIMIT", "30 per minute;300 per hour"),
+        "LINK_GUESS_RATE_LIMIT": os.environ.get("LINK_GUESS_RATE_LIMIT", "20 per minute;100 per hour"),
+        # API reads per user (token or session).
+        "API_READ_RATE_LIMIT": os.environ.get("API_READ_RATE_LIMIT", "120 per minute"),
+        # How many proxies in front of the app add X-Forwarded-For and X-Forwarded-Proto (1 behind nginx). The
+        # client address rate limits count is the one the nearest trusted proxy reports; 0 trusts no header.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         # Invitation e-mails are sent only when MAIL_SERVER is set. MAIL_SECURITY: starttls, ssl or none.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int("MAIL_PORT", 587),

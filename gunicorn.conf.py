@@ -27,6 +27,26 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
+def _refuse_limits_per_worker() -> None:
+    """In production, rate limits counted in each worker's memory would multiply every limit by the number of
+    workers (ten wrong passwords a minute become fifty): refuse to start; one worker may count in memory."""
+    from config import load_config
+
+    settings = load_config()
+    if (
+        settings["APP_ENV"] == "production"
+        and str(settings["RATELIMIT_STORAGE_URI"]).startswith("memory://")
+        and workers > 1
+    ):
+        raise SystemExit(
+            f"refusing to start {workers} workers with rate limits counted in memory: set REDIS_URL "
+            "(or RATELIMIT_STORAGE_URL) to a Redis server shared by the workers, or GUNICORN_WORKERS=1"
+        )
+
+
+_refuse_limits_per_worker()
+
+
 def pre_fork(server, worker):
     """Move every object the master made (the app, Altair's Vega-Lite schema, pandas, Babel's data: ~200,000
     objects) out of the garbage collector's sight before a worker is forked from it (the recipe in `gc.freeze`'s

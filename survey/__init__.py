@@ -71,4 +71,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     weblog.init_app(app)
     cli.init_app(app)
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops:
+        # The client's address and scheme as the proxies report them: rate limits then count each client, not
+        # the proxy (behind which ten wrong passwords locked every member of staff out).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app

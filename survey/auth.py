@@ -129,7 +129,7 @@ def _load_from_bearer_token(req) -> User | None:
 @login_manager.unauthorized_handler
 def _unauthorized():
     if is_api_request():
-        response = jsonify(error=_("Authentication required: log in or send a personal API token."))
+        response = jsonify(error=_("Authentication required: log in or send a personal API token."), status=401)
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return response

@@ -50,7 +50,7 @@ def init_app(app: Flask) -> None:
     url = app.config.get("REPORTS_DATABASE_URI")
     # An engine of our own rather than a Flask-SQLAlchemy bind: no model belongs to the replica, and binds would
     # give every table a second metadata that `create_all` and migrations would then try to build there.
-    app.extensions["report_engine"] = create_engine(url, pool_pre_ping=True) if url else None
+    app.extensions["report_engine"] = create_engine(url, pool_pre_ping=True, hide_parameters=True) if url else None
 
     @app.teardown_appcontext
     def _close_report_connection(_error: BaseException | None) -> None:

@@ -27,14 +27,15 @@ def _export_limit() -> str:
     return current_app.config.get("EXPORT_RATE_LIMIT", "60 per minute;600 per hour")
 
 
-def _user_key() -> str:
-    return f"user:{current_user.get_id()}" if current_user.is_authenticated else request.remote_addr or ""
+def user_key() -> str:
+    """Who a limit counts: the logged-in user (session or API token), else the client address."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr or ""
 
 
 def limited(view):
     """The download rate limit (EXPORT_RATE_LIMIT), counted per user."""
     return limiter.limit(
-        _export_limit, key_func=_user_key, error_message=lambda: gettext("Too many downloads. Please wait a minute.")
+        _export_limit, key_func=user_key, error_message=lambda: gettext("Too many downloads. Please wait a minute.")
     )(view)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from config import ConfigError, load_config
@@ -44,3 +46,35 @@ def test_bad_numbers_and_environments_are_explained(monkeypatch):
         load_config("development")
     with pytest.raises(ConfigError, match="APP_ENV"):
         load_config("staging")
+
+
+@pytest.mark.parametrize(
+    ("extra", "starts"),
+    [
+        ({"GUNICORN_WORKERS": "3"}, False),
+        ({"GUNICORN_WORKERS": "1"}, True),
+        ({"GUNICORN_WORKERS": "3", "REDIS_URL": "redis://127.0.0.1:6379/0"}, True),
+    ],
+    ids=["several-workers-in-memory", "one-worker", "several-workers-with-redis"],
+)
+def test_production_refuses_several_workers_counting_limits_in_memory(tmp_path, extra, starts):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("REDIS", "RATELIMIT", "GUNICORN"))
+    }
+    environment.update(APP_ENV="production", SECRET_KEY="s" * 40, DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    environment.update(extra)
+    checked = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config", "survey:create_app()"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (checked.returncode == 0) is starts, checked.stdout + checked.stderr
+    if not starts:
+        assert "rate limits counted in memory" in checked.stdout + checked.stderr

@@ -11,8 +11,8 @@ from survey import clock, create_app
 from survey.extensions import db
 from survey.models import Cluster, DownloadLog, Organisation, Response, Role
 from survey.operations.accounts import create_user
-from tests.accounts import PASSWORD
-from tests.conftest import complete_answers, csrf_token
+from tests.accounts import PASSWORD, log_in
+from tests.conftest import BrowserLikeClient, complete_answers, csrf_token
 from tests.test_api_responses import _body
 from tests.test_api_responses import _post as _api_post
 
@@ -137,3 +137,119 @@ def test_the_invitation_links_download_is_in_the_download_audit_log(
     assert (log.user_id, log.what, log.survey) == (manager_a.id, "invitation-links.csv", open_wave.slug)
     assert log.filters == {"cluster": ["alpha"], "members": ["all"]}
     assert log.downloaded_at <= clock.now()
+
+
+def test_no_token_answer_or_address_in_any_log_line_of_a_run_with_a_database_error(app, client, invited, caplog):
+    """A respondent saves, a submission fails inside the database (an error whose statement carries the answers),
+    then goes through; staff log in, and an API call sends a bearer token. Every log line of every logger, the
+    tracebacks included, is searched for the link's token, the contact's address and the typed answers."""
+    from sqlalchemy import text
+
+    caplog.set_level("DEBUG")
+    questionnaire = invited.wave.questionnaire.parsed
+    secret = "a remark only this organisation typed"
+    create_user("staff@example.org", PASSWORD, Role.ADMIN, [])
+    db.session.commit()
+    page = client.get(f"/r/{invited.token}").get_data(as_text=True)
+    answers = {**complete_answers(questionnaire, comments=secret), "csrf_token": csrf_token(page)}
+    assert client.post(f"/r/{invited.token}", data={**answers, "action": "save"}).status_code in (200, 303)
+
+    db.session.execute(
+        text("CREATE TRIGGER refuse BEFORE INSERT ON response BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    )
+    db.session.commit()
+    failed = client.post(f"/r/{invited.token}", data={**answers, "action": "submit"})
+    assert failed.status_code == 500
+    db.session.execute(text("DROP TRIGGER refuse"))
+    db.session.commit()
+    assert client.post(f"/r/{invited.token}", data={**answers, "action": "submit"}).status_code == 303
+
+    login = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"email": "staff@example.org", "password": "wrong", "csrf_token": csrf_token(login)})
+    client.get("/api/v1/surveys", headers={"Authorization": "Bearer cts_not-a-real-token-but-secret"})
+
+    logged = caplog.text
+    assert "refused" in logged  # the failure itself is logged, with its traceback
+    for leak in (invited.token, secret, "staff@example.org", "cts_not-a-real-token-but-secret"):
+        assert leak not in logged, leak
+
+
+def test_failed_log_ins_are_counted_per_account_from_any_address(app, manager_a, policymaker):
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "3 per hour"
+    for number in range(3):
+        elsewhere = {"environ_base": {"REMOTE_ADDR": f"192.0.2.{number + 1}"}}
+        assert log_in(app.test_client(), manager_a.email, "wrong password", **elsewhere).status_code == 422
+    fourth = log_in(app.test_client(), "  Manager-A@example.org", environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    assert fourth.status_code == 429
+    assert "Too many failed log-ins for this account" in fourth.get_data(as_text=True)
+    # Another account, from the same addresses, is not affected.
+    other = log_in(app.test_client(), policymaker.email, environ_base={"REMOTE_ADDR": "192.0.2.1"})
+    assert other.status_code == 303
+
+
+def test_behind_a_trusted_proxy_each_client_address_is_counted_not_the_proxys(database_url):
+    """Ten wrong passwords a minute from anyone used to lock every member of staff out behind the proxy."""
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "TRUSTED_PROXIES": 1, "LOGIN_RATE_LIMIT": "3 per minute"}
+    )
+    app.test_client_class = BrowserLikeClient
+    with app.app_context():
+        db.create_all()
+        create_user("staff@example.org", PASSWORD, Role.ADMIN, [])
+        db.session.commit()
+        attacker = {"headers": {"X-Forwarded-For": "203.0.113.66"}}
+        for _ in range(3):
+            assert log_in(app.test_client(), "staff@example.org", "guess", **attacker).status_code == 422
+        assert log_in(app.test_client(), "staff@example.org", **attacker).status_code == 429
+        colleague = {"headers": {"X-Forwarded-For": "198.51.100.20"}}
+        assert log_in(app.test_client(), "staff@example.org", **colleague).status_code == 303
+        db.session.remove()
+
+
+def test_saves_and_submissions_are_limited_per_link(app, client, invited):
+    app.config["RESPONDENT_RATE_LIMIT"] = "2 per minute"
+    page = client.get(f"/r/{invited.token}").get_data(as_text=True)
+    data = {**complete_answers(invited.wave.questionnaire.parsed), "action": "save", "csrf_token": csrf_token(page)}
+    statuses = [client.post(f"/r/{invited.token}", data=data).status_code for _ in range(3)]
+    assert statuses[:2] == [303, 303] and statuses[2] == 429
+
+
+def test_guessing_invitation_links_is_limited_per_address(app, client, invited):
+    app.config["LINK_GUESS_RATE_LIMIT"] = "3 per minute"
+    assert [client.get(f"/r/guess-{n:028d}").status_code for n in range(4)] == [404, 404, 404, 429]
+    # Opening the real link does not count as a guess, from an address that has not guessed.
+    other = app.test_client()
+    for _ in range(5):
+        assert other.get(f"/r/{invited.token}", environ_base={"REMOTE_ADDR": "192.0.2.50"}).status_code == 200
+
+
+def test_api_reads_are_limited_per_user(app, policymaker, open_wave):
+    from survey.operations.accounts import create_api_token
+
+    app.config["API_READ_RATE_LIMIT"] = "3 per minute"
+    _, token = create_api_token(policymaker, "script", clock.now())
+    db.session.commit()
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    statuses = [api.get("/api/v1/surveys", headers=headers).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = api.get("/api/v1/surveys", headers=headers)
+    assert limited.is_json and limited.get_json()["status"] == 429
+
+
+def test_every_test_docs_security_md_cites_exists():
+    """docs/security.md maps each requirement and finding to its test: a renamed or removed test must not leave
+    the table pointing at nothing."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent
+    table = (root.parent / "docs" / "security.md").read_text()
+    cited = re.findall(r"`([\w/]+)::(\w+)`", table)
+    assert len(cited) > 30
+    missing = [
+        f"{module}::{name}"
+        for module, name in cited
+        if not (root / f"{module}.py").exists() or f"def {name}(" not in (root / f"{module}.py").read_text()
+    ]
+    assert not missing, missing

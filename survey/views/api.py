@@ -24,6 +24,7 @@ from survey import clock
 from survey.access import allow, public, visible_cluster_ids
 from survey.cache import cached_invitations, cached_survey, report_cache
 from survey.database import report_connection
+from survey.download_request import user_key
 from survey.extensions import db, limiter
 from survey.models import Role, Wave
 from survey.openapi import SUBMISSION_SECTIONS, document
@@ -32,6 +33,13 @@ from survey.queries.lookups import wave_or_404
 from survey.report_request import READERS, refuse_hidden_clusters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Reads are limited per user (API token or session); the submission endpoint has its own limit below.
+limiter.limit(
+    lambda: current_app.config["API_READ_RATE_LIMIT"],
+    methods=["GET"],
+    key_func=user_key,
+    error_message=lambda: "too many requests: wait a minute and try again",
+)(bp)
 
 
 def _report_or_404(slug: str):

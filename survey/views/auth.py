@@ -35,6 +35,17 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    """The account a log-in is for, as typed (trimmed, any case): guesses at one password from many addresses
+    count together."""
+    email = str(request.form.get("email", ""))[:254].strip().lower()
+    return f"login-account:{email}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(
@@ -43,6 +54,13 @@ def _login_limit() -> str:
     # Only failed attempts count: an office behind one address can still log in all morning.
     deduct_when=lambda response: response.status_code != 303,
     error_message=lambda: _("Too many failed log-ins from your network. Please wait a few minutes and try again."),
+)
+@limiter.limit(
+    _account_limit,
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=lambda response: response.status_code != 303,
+    error_message=lambda: _("Too many failed log-ins for this account. Please wait an hour or ask an admin."),
 )
 def login():
     if request.method == "GET" and current_user.is_authenticated:

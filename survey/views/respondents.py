@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 
 from forms.questionnaire import displayed_questionnaire, questionnaire_form
 from survey import clock
-from survey.extensions import db
+from survey.extensions import db, limiter
+from survey.models import hash_token
 from survey.operations.responses import (
     LinkExpired,
     LinkNotFound,
@@ -21,6 +23,11 @@ from survey.operations.responses import (
 bp = Blueprint("respond", __name__, url_prefix="/r")
 
 
+def _link_key() -> str:
+    """Counts saves and submissions per link; the link's hash, so that no secret is kept in the limit store."""
+    return "respond:" + hash_token(str((request.view_args or {}).get("token", "")))
+
+
 def _invitation_or_abort(token: str):
     try:
         return find_invitation(token, clock.today())
@@ -31,6 +38,19 @@ def _invitation_or_abort(token: str):
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LINK_GUESS_RATE_LIMIT"],
+    key_func=get_remote_address,
+    # Only links that are not known count: guessing, not answering.
+    deduct_when=lambda response: response.status_code == 404,
+    error_message=lambda: _("Too many unknown links were tried from your network. Please wait a few minutes."),
+)
+@limiter.limit(
+    lambda: current_app.config["RESPONDENT_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_link_key,
+    error_message=lambda: _("Your answers arrived too often in a short time. Please wait a minute and send again."),
+)
 def questionnaire(token: str):
     invitation = _invitation_or_abort(token)
     questionnaire = invitation.wave.questionnaire.parsed
