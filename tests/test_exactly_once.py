@@ -68,3 +68,45 @@ def test_the_database_refuses_a_second_response_row(app, invited):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_a_close_and_a_burst_of_submissions_serialise_none_is_stored_after_the_close(app, make_invited, open_wave):
+    """80 organisations submit at once while an admin closes the wave: each submission is either stored before
+    the close committed (303) or refused (410); nothing changes once the close has committed."""
+    from survey import clock
+    from survey.operations.platform import close_wave
+
+    questionnaire = open_wave.questionnaire.parsed
+    invited = [make_invited() for _ in range(80)]
+    clients = [app.test_client() for _ in invited]
+    tokens = [csrf_token(c.get(i.url).get_data(as_text=True)) for c, i in zip(clients, invited, strict=True)]
+    wave_id = open_wave.id
+    barrier = threading.Barrier(len(clients) + 1)
+    statuses: list[int] = []
+    after_close: list[int] = []
+
+    def submit(index: int) -> None:
+        data = {**complete_answers(questionnaire), "action": "submit", "csrf_token": tokens[index]}
+        barrier.wait()
+        statuses.append(clients[index].post(invited[index].url, data=data).status_code)
+
+    def close() -> None:
+        with app.app_context():
+            barrier.wait()
+            close_wave(db.session.get(type(open_wave), wave_id), clock.now())
+            db.session.commit()
+            after_close.append(db.session.scalar(select(func.count()).select_from(Response)))
+            db.session.remove()
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(clients))]
+    threads.append(threading.Thread(target=close))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert set(statuses) <= {303, 410} and len(statuses) == 80
+    stored = db.session.scalar(select(func.count()).select_from(Response))
+    assert stored == statuses.count(303) == after_close[0]
+    responses = select(func.sum(Tally.n)).where(Tally.grain == "total", Tally.item == RESPONSES_ITEM)
+    assert (db.session.scalar(responses) or 0) == stored

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Cluster, Wave
@@ -57,6 +58,9 @@ def open_wave(wave: Wave, now: datetime) -> None:
 
 
 def close_wave(wave: Wave, now: datetime) -> None:
-    """Close a wave: its invitation links stop working."""
+    """Close a wave: its invitation links stop working. The wave's row is locked first, so that the close waits
+    for submissions in flight and those after it see it closed (`responses.check_still_open`)."""
+    db.session.execute(select(Wave.id).where(Wave.id == wave.id).with_for_update())
+    db.session.refresh(wave)
     wave.close(now)
     db.session.flush()

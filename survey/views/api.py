@@ -236,7 +236,11 @@ def submit(slug: str):
         for code, messages in form.errors.items():
             errors[f"{section_of.get(code, code)}.{code}"] = [str(message) for message in messages]
         return jsonify({"error": "some answers are missing or not valid", "status": 422, "errors": errors}), 422
-    response, created = submit_response(invitation, form.values(), clock.now())
+    try:
+        response, created = submit_response(invitation, form.values(), clock.now())
+    except LinkExpired:  # the wave closed while this was on its way
+        db.session.rollback()
+        abort(410, "this invitation no longer accepts answers")
     db.session.commit()
     body = {
         "survey": slug,

@@ -87,7 +87,11 @@ def questionnaire(token: str):
         save_draft(invitation, form.values(), clock.now())
         db.session.commit()
         return redirect(url_for(".questionnaire", token=token, saved=1) + "#top", code=303)
-    submit_response(invitation, form.values(), clock.now())
+    try:
+        submit_response(invitation, form.values(), clock.now())
+    except LinkExpired:  # the wave closed while this was on its way
+        db.session.rollback()
+        abort(410)
     db.session.commit()
     return redirect(url_for(".submitted", token=token), code=303)
 
