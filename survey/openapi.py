@@ -335,9 +335,19 @@ def document() -> dict[str, Any]:
                 "operationId": "submitResponse",
                 "summary": "Submit an organisation's answers, authorised by its invitation token",
                 "description": "Authorization: Bearer <the secret part of the invitation link>. The same checks as the "
-                "questionnaire form. Replaces earlier answers while the wave is open.",
+                "questionnaire form. The first submission's answer carries an `edit_key`, given once; sent back as "
+                "X-Edit-Key it replaces the answers while the wave is open. Without it nobody can replace them.",
                 "security": [{"invitationToken": []}],
-                "parameters": [SLUG],
+                "parameters": [
+                    SLUG,
+                    {
+                        "name": "X-Edit-Key",
+                        "in": "header",
+                        "required": False,
+                        "description": "The edit_key of the first submission, to replace its answers",
+                        "schema": {"type": "string", "maxLength": 200},
+                    },
+                ],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Submission")}}},
                 "responses": {
                     "201": _json(_ref("Submitted"), "First submission stored"),
@@ -345,6 +355,7 @@ def document() -> dict[str, Any]:
                     "400": _error("Malformed body"),
                     "401": _error("No invitation token"),
                     "404": _error("Unknown invitation token (or another survey's)"),
+                    "409": _error("Answers were submitted already and X-Edit-Key is missing or wrong"),
                     "410": _error("The wave no longer (or not yet) takes answers, or the invitation was revoked"),
                     "413": _error("Body too large"),
                     "422": _json(
@@ -374,6 +385,7 @@ def document() -> dict[str, Any]:
             "survey": {"type": "string"},
             "status": {"type": "string", "enum": ["created", "replaced"]},
             "submitted_at": {"type": "string"},
+            "edit_key": {"type": "string", "description": "First submission only: the key to replace the answers"},
         },
     }
     return {

@@ -180,7 +180,9 @@ def test_a_group_whose_count_fell_to_zero_is_not_listed(client, make_invited, op
         submit_response(one.invitation, _values(questionnaire, size_class=size), now)
     db.session.commit()
     assert {row["size"] for row in _get(client, "wave-2021", by="size")[1]["rows"]} == {"large", "small"}
-    submit_response(invited[0].invitation, _values(questionnaire, size_class="small"), now)  # changes its answer
+    submit_response(
+        invited[0].invitation, _values(questionnaire, size_class="small"), now, checked=False
+    )  # changes its answer
     db.session.commit()
     assert db.session.query(Response).count() == 6
     rows = _get(client, "wave-2021", by="size")[1]["rows"]

@@ -33,8 +33,17 @@ def test_first_submission_201_then_replacement_200(client, invited):
     questionnaire = invited.wave.questionnaire.parsed
     first = _post(client, invited, _body(questionnaire))
     assert first.status_code == 201 and first.get_json()["status"] == "created"
-    second = _post(client, invited, _body(questionnaire, ai="using"))
+    key = first.get_json()["edit_key"]
+    # Whoever holds the token but not the key (a manager with the link, say) cannot replace the answers.
+    refused = _post(client, invited, _body(questionnaire, ai="not_planned"))
+    assert refused.status_code == 409 and refused.get_json()["status"] == 409
+    second = client.post(
+        f"/api/v1/surveys/{invited.wave.slug}/responses",
+        json=_body(questionnaire, ai="using"),
+        headers={"Authorization": f"Bearer {invited.token}", "X-Edit-Key": key},
+    )
     assert second.status_code == 200 and second.get_json()["status"] == "replaced"
+    assert "edit_key" not in second.get_json()
     assert db.session.scalar(select(func.count()).select_from(Response)) == 1
     assert db.session.scalars(select(Response)).one().answers["ai"] == "using"
 

@@ -312,3 +312,36 @@ def test_pages_send_security_headers(client, invited):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_manager_with_a_reissued_link_neither_sees_nor_changes_submitted_answers(app, client, invited):
+    """Submitted answers belong to the organisation: the browser that sent them keeps their key; anyone else
+    with a link to the same invitation (a manager's re-issued link, a forwarded e-mail) sees a receipt only."""
+    from survey.operations.invitations import invitation_link
+    from survey.operations.setup import invite_organisation
+
+    questionnaire = invited.wave.questionnaire.parsed
+    secret = "only our own team should read this"
+    page = client.get(f"/r/{invited.token}").get_data(as_text=True)
+    data = {**complete_answers(questionnaire, comments=secret), "action": "submit", "csrf_token": csrf_token(page)}
+    assert client.post(f"/r/{invited.token}", data=data).status_code == 303
+    assert secret in client.get(f"/r/{invited.token}").get_data(as_text=True)  # the respondent's own browser
+
+    _, reissued = invite_organisation(invited.wave, invited.organisation, clock.now())
+    db.session.commit()
+    path = invitation_link(reissued).removeprefix("http://survey.test")
+    manager = app.test_client()
+    receipt = manager.get(path)
+    assert receipt.status_code == 200
+    body = receipt.get_data(as_text=True)
+    assert secret not in body and "have been received" in body and 'name="comments"' not in body
+    token = reissued
+    # A valid CSRF token of the manager's own session, from any form of the site.
+    own_token = csrf_token(manager.get("/login").get_data(as_text=True))
+    changed = {**data, "comments": "changed by the manager", "csrf_token": own_token}
+    for action in ("submit", "save"):
+        posted = manager.post(f"/r/{token}", data={**changed, "action": action})
+        assert posted.status_code == 409
+    stored = db.session.scalars(select(Response)).one()
+    db.session.refresh(stored)
+    assert stored.answers["comments"] == secret

@@ -39,6 +39,9 @@ class Response(db.Model):
     answers: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     submitted_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    #: Hash of the key held by whoever submitted (a cookie in their browser, or the API client): only with it are
+    #: the answers shown again or changed. None: nobody can (rows from before keys, or internal imports).
+    edit_key_hash: Mapped[str | None] = mapped_column(String(64))
 
     clusters: Mapped[list[Cluster]] = relationship(secondary=response_cluster, order_by="Cluster.id")
 

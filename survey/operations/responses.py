@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections import Counter
 from datetime import date, datetime
 from typing import Any
@@ -10,7 +12,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from survey.extensions import db
-from survey.models import Draft, Invitation, Response, Wave, WaveState, membership, response_cluster
+from survey.models import Draft, Invitation, Response, Wave, WaveState, hash_token, membership, response_cluster
 from survey.operations.tallies import apply_counts, response_counts
 from survey.questionnaire import PROFILE_SECTION, Questionnaire
 
@@ -58,17 +60,41 @@ def split_profile(questionnaire: Questionnaire, values: dict[str, Any]) -> tuple
     return profile, answers
 
 
-def current_values(invitation: Invitation) -> tuple[dict[str, Any], str]:
-    """What the questionnaire shows when opened: the draft, else the submitted answers, else the profile on file.
+class AnswersLocked(Exception):
+    """The organisation's answers were submitted from elsewhere: without their key they are neither shown nor
+    changed (a manager holding the link, say)."""
 
-    Returns the values and where they came from ("draft", "response" or "new").
+
+def new_edit_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def holds_key(response: Response, edit_key: str | None) -> bool:
+    """Whether `edit_key` is the key of whoever submitted this response."""
+    return (
+        response.edit_key_hash is not None
+        and edit_key is not None
+        and hmac.compare_digest(response.edit_key_hash, hash_token(edit_key))
+    )
+
+
+def current_values(invitation: Invitation, edit_key: str | None = None) -> tuple[dict[str, Any], str]:
+    """What the questionnaire shows when opened: the submitted answers to whoever holds their key, else the
+    draft, else the profile on file; nothing once answers were submitted from elsewhere.
+
+    Returns the values and where they came from ("response", "draft", "new" or "locked").
     """
+    response = find_response(invitation)
+    if response is not None:
+        if not holds_key(response, edit_key):
+            return {}, "locked"
+        draft = db.session.scalars(select(Draft).filter_by(invitation_id=invitation.id)).one_or_none()
+        if draft is not None:
+            return dict(draft.answers), "draft"
+        return {**response.profile, **response.answers}, "response"
     draft = db.session.scalars(select(Draft).filter_by(invitation_id=invitation.id)).one_or_none()
     if draft is not None:
         return dict(draft.answers), "draft"
-    response = find_response(invitation)
-    if response is not None:
-        return {**response.profile, **response.answers}, "response"
     organisation = invitation.organisation
     ecosystem = organisation.ecosystem or (organisation.clusters[0].ecosystem if organisation.clusters else None)
     profile = {
@@ -86,8 +112,12 @@ def find_response(invitation: Invitation) -> Response | None:
     ).one_or_none()
 
 
-def save_draft(invitation: Invitation, values: dict[str, Any], now: datetime) -> Draft:
-    """Keep the answers typed so far, without counting them anywhere."""
+def save_draft(invitation: Invitation, values: dict[str, Any], now: datetime, edit_key: str | None = None) -> Draft:
+    """Keep the answers typed so far, without counting them anywhere. Once answers are submitted, only whoever
+    holds their key may keep a draft of changes (AnswersLocked otherwise)."""
+    response = find_response(invitation)
+    if response is not None and not holds_key(response, edit_key):
+        raise AnswersLocked()
     draft = db.session.scalars(select(Draft).filter_by(invitation_id=invitation.id)).one_or_none()
     if draft is None:
         draft = Draft(invitation_id=invitation.id, answers=values, saved_at=now)
@@ -99,9 +129,13 @@ def save_draft(invitation: Invitation, values: dict[str, Any], now: datetime) ->
     return draft
 
 
-def submit_response(invitation: Invitation, values: dict[str, Any], now: datetime) -> tuple[Response, bool]:
+def submit_response(
+    invitation: Invitation, values: dict[str, Any], now: datetime, edit_key: str | None = None, checked: bool = True
+) -> tuple[Response, bool]:
     """Store the organisation's answers for the wave, replacing earlier ones, and update the tallies.
 
+    `edit_key`: the key of whoever submits; a first submission stores its hash, and replacing answers needs it
+    (AnswersLocked otherwise). `checked=False` is for internal callers (tests, imports) that replace regardless.
     Returns the response and whether it is new. Values must already be validated against the questionnaire.
     """
     # Take the invitation's row lock first (a write also takes SQLite's write lock), so that parallel
@@ -123,9 +157,16 @@ def submit_response(invitation: Invitation, values: dict[str, Any], now: datetim
     response = find_response(invitation)
     created = response is None
     if response is None:
-        response = Response(wave_id=invitation.wave_id, organisation_id=invitation.organisation_id, submitted_at=now)
+        response = Response(
+            wave_id=invitation.wave_id,
+            organisation_id=invitation.organisation_id,
+            submitted_at=now,
+            edit_key_hash=hash_token(edit_key) if edit_key is not None else None,
+        )
         db.session.add(response)
     else:
+        if checked and not holds_key(response, edit_key):
+            raise AnswersLocked()
         earlier_clusters = db.session.scalars(
             select(response_cluster.c.cluster_id).where(response_cluster.c.response_id == response.id)
         )

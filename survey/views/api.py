@@ -28,7 +28,14 @@ from survey.download_request import user_key
 from survey.extensions import db, limiter
 from survey.models import Role, Wave
 from survey.openapi import SUBMISSION_SECTIONS, document
-from survey.operations.responses import LinkExpired, LinkNotFound, find_invitation, submit_response
+from survey.operations.responses import (
+    AnswersLocked,
+    LinkExpired,
+    LinkNotFound,
+    find_invitation,
+    new_edit_key,
+    submit_response,
+)
 from survey.queries.lookups import wave_or_404
 from survey.report_request import READERS, refuse_hidden_clusters
 
@@ -236,15 +243,22 @@ def submit(slug: str):
         for code, messages in form.errors.items():
             errors[f"{section_of.get(code, code)}.{code}"] = [str(message) for message in messages]
         return jsonify({"error": "some answers are missing or not valid", "status": 422, "errors": errors}), 422
+    given_key = request.headers.get("X-Edit-Key", "")[:200] or None
+    key = given_key or new_edit_key()
     try:
-        response, created = submit_response(invitation, form.values(), clock.now())
+        response, created = submit_response(invitation, form.values(), clock.now(), key)
     except LinkExpired:  # the wave closed while this was on its way
         db.session.rollback()
         abort(410, "this invitation no longer accepts answers")
+    except AnswersLocked:
+        db.session.rollback()
+        abort(409, "answers were submitted already: send the edit_key given then as X-Edit-Key to replace them")
     db.session.commit()
     body = {
         "survey": slug,
         "status": "created" if created else "replaced",
         "submitted_at": response.updated_at.isoformat(timespec="seconds"),
     }
+    if created:
+        body["edit_key"] = key  # given once: the only way to replace these answers later
     return jsonify(body), 201 if created else 200

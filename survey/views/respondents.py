@@ -11,16 +11,46 @@ from survey import clock
 from survey.extensions import db, limiter
 from survey.models import hash_token
 from survey.operations.responses import (
+    AnswersLocked,
     LinkExpired,
     LinkNotFound,
     current_values,
     find_invitation,
     find_response,
+    new_edit_key,
     save_draft,
     submit_response,
 )
 
 bp = Blueprint("respond", __name__, url_prefix="/r")
+
+
+def _cookie_name(invitation) -> str:
+    return f"answers-{invitation.id}"
+
+
+def _edit_key(invitation) -> str | None:
+    """The key to this organisation's submitted answers, if this browser sent them."""
+    return request.cookies.get(_cookie_name(invitation))
+
+
+def _keep_key(response, invitation, key: str):
+    """The key goes to the browser that submitted, for as long as a wave may last; never readable by scripts."""
+    response.set_cookie(
+        _cookie_name(invitation),
+        key,
+        max_age=400 * 24 * 3600,
+        path="/r/",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _locked(invitation, status: int = 200):
+    response = find_response(invitation)
+    return render_template("respond/locked.html", invitation=invitation, response=response), status
 
 
 def _link_key() -> str:
@@ -56,8 +86,11 @@ def questionnaire(token: str):
     questionnaire = invitation.wave.questionnaire.parsed
     form_class = questionnaire_form(questionnaire)
 
+    key = _edit_key(invitation)
     if request.method == "GET":
-        values, source = current_values(invitation)
+        values, source = current_values(invitation, key)
+        if source == "locked":
+            return _locked(invitation)
         form = form_class(formdata=None, data=values)
         return render_template(
             "respond/questionnaire.html",
@@ -84,16 +117,24 @@ def questionnaire(token: str):
             status,
         )
     if not form.submitting:
-        save_draft(invitation, form.values(), clock.now())
+        try:
+            save_draft(invitation, form.values(), clock.now(), key)
+        except AnswersLocked:
+            db.session.rollback()
+            return _locked(invitation, 409)
         db.session.commit()
         return redirect(url_for(".questionnaire", token=token, saved=1) + "#top", code=303)
+    key = key or new_edit_key()
     try:
-        submit_response(invitation, form.values(), clock.now())
+        submit_response(invitation, form.values(), clock.now(), key)
     except LinkExpired:  # the wave closed while this was on its way
         db.session.rollback()
         abort(410)
+    except AnswersLocked:
+        db.session.rollback()
+        return _locked(invitation, 409)
     db.session.commit()
-    return redirect(url_for(".submitted", token=token), code=303)
+    return _keep_key(redirect(url_for(".submitted", token=token), code=303), invitation, key)
 
 
 @bp.get("/<token>/submitted")
