@@ -55,7 +55,3 @@ def init_app(app: Flask) -> None:
     factory = logging.getLogRecordFactory()
     if not getattr(factory, "redacts", False):
         logging.setLogRecordFactory(_redacted_record(factory))
-    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactTokens) for f in logger.filters):
-            logger.addFilter(RedactTokens())

@@ -385,16 +385,21 @@ def test_an_endpoint_that_declares_no_audience_is_refused_to_everyone(app, clien
     assert app.test_client().get("/forgotten").status_code == 403
 
 
-def test_over_https_the_log_in_form_works_without_a_referer(app, policymaker):
-    """Browsers send no Referer under the pages' no-referrer policy; behind TLS that made every staff form 400."""
+def _log_in_over_https(app, email: str, headers: dict[str, str]):
+    """The log-in form over HTTPS, with its token, sent with these headers (and no Referer)."""
     client = app.test_client()
     html = client.get("/login", base_url="https://survey.test").get_data(as_text=True)
-    response = client.post(
+    return client.post(
         "/login",
         base_url="https://survey.test",
-        data={"email": policymaker.email, "password": PASSWORD, "csrf_token": csrf_token(html)},
-        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(html)},
+        headers=headers,
     )
+
+
+def test_over_https_the_log_in_form_works_without_a_referer(app, policymaker):
+    """Browsers send no Referer under the pages' no-referrer policy; behind TLS that made every staff form 400."""
+    response = _log_in_over_https(app, policymaker.email, {"Origin": "null", "Sec-Fetch-Site": "same-origin"})
     assert response.status_code == 303, response.get_data(as_text=True)[:300]
     assert response.headers["Location"] == "/reports/"
 
@@ -409,14 +414,7 @@ def test_over_https_the_log_in_form_works_without_a_referer(app, policymaker):
     ids=["foreign-origin", "cross-site", "same-site"],
 )
 def test_a_form_sent_from_another_site_is_refused_even_with_a_token(app, policymaker, headers):
-    client = app.test_client()
-    html = client.get("/login", base_url="https://survey.test").get_data(as_text=True)
-    response = client.post(
-        "/login",
-        base_url="https://survey.test",
-        data={"email": policymaker.email, "password": PASSWORD, "csrf_token": csrf_token(html)},
-        headers=headers,
-    )
+    response = _log_in_over_https(app, policymaker.email, headers)
     assert response.status_code == 400
     assert "sent from another site" in response.get_data(as_text=True)
     assert _sessions() == 0

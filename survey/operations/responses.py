@@ -85,16 +85,13 @@ def current_values(invitation: Invitation, edit_key: str | None = None) -> tuple
     Returns the values and where they came from ("response", "draft", "new" or "locked").
     """
     response = find_response(invitation)
-    if response is not None:
-        if not holds_key(response, edit_key):
-            return {}, "locked"
-        draft = db.session.scalars(select(Draft).filter_by(invitation_id=invitation.id)).one_or_none()
-        if draft is not None:
-            return dict(draft.answers), "draft"
-        return {**response.profile, **response.answers}, "response"
+    if response is not None and not holds_key(response, edit_key):
+        return {}, "locked"
     draft = db.session.scalars(select(Draft).filter_by(invitation_id=invitation.id)).one_or_none()
     if draft is not None:
         return dict(draft.answers), "draft"
+    if response is not None:
+        return {**response.profile, **response.answers}, "response"
     organisation = invitation.organisation
     ecosystem = organisation.ecosystem or (organisation.clusters[0].ecosystem if organisation.clusters else None)
     profile = {
