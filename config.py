@@ -64,6 +64,10 @@ def load_config(env: str | None = None) -> dict[str, object]:
     if os.environ.get("MAIL_SERVER") and not os.environ.get("MAIL_FROM"):
         raise ConfigError("MAIL_FROM (the sender address of invitation e-mails) must be set with MAIL_SERVER.")
 
+    if _int("MIN_CELL_SIZE", 5) < 3:
+        # Below 3 a group can be one or two organisations who know each other's answers (OECD: 3 or 5).
+        raise ConfigError("MIN_CELL_SIZE must be at least 3 (the default is 5).")
+
     default_db = f"sqlite:///{INSTANCE_DIR / 'survey.sqlite3'}"
     database_url = normalise_database_url(os.environ.get("DATABASE_URL", default_db))
 

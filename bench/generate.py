@@ -206,8 +206,10 @@ def synthesise(n: int, clusters: int = 40, seed: int = 1, waves: int = 2) -> Syn
     home = np.arange(organisations) % clusters
     # Shuffled, so the first n//2 organisations (the earlier wave's) are spread over the clusters too.
     rng.shuffle(home)
-    other = rng.integers(0, clusters, organisations)
-    second = np.where((rng.random(organisations) < 0.1) & (other != home), other, -1)
+    # The second cluster is the home cluster's sister (clusters come in pairs), as in the demo: overlapping
+    # clusters are related ones, and an overlap of a few organisations would keep one of the pair withheld.
+    sister = home ^ 1
+    second = np.where((rng.random(organisations) < 0.1) & (sister < clusters), sister, -1)
 
     type_names, type_weights = zip(*demo.TYPES, strict=True)
     org_type_name = rng.choice(np.array(type_names), organisations, p=np.array(type_weights) / sum(type_weights))

@@ -5,7 +5,8 @@ context and the query, so the web views, the JSON API, tests and benchmarks all 
 
 - `dimensions`: the report dimensions, the allow-list of query parameters and their parsing;
 - `aggregate`: the only module that reads the database (Core `select` with GROUP BY on `tally`);
-- `suppression`: small-cell and complementary suppression;
+- `protection`: the protected partitions that decide which cells a wave publishes;
+- `suppression`: applying them to tables;
 - `statistics`: shares and Wilson intervals;
 - `results`: the numbers each report shows, suppression applied;
 - `charts`: Altair charts (one registered theme, a colour-blind-safe palette), SVG rendering;

@@ -17,9 +17,11 @@ from sqlalchemy import Connection, Select, bindparam, case, func, select
 
 from reports.context import Option, Survey
 from reports.dimensions import DIMENSION_COLUMNS, PROFILE_DIMENSIONS, Filters
-from survey.models import Cluster, Invitation, QuestionnaireVersion, Wave, membership
-from survey.models.tallies import GRAINS, RESPONSES_ITEM, Tally, grain_name
-from survey.questionnaire import country_choices, parse
+from reports.protection import Atom, Items, Protection, protect
+from survey.models import Cluster, Invitation, QuestionnaireVersion, Response, Wave, membership, response_cluster
+from survey.models.tallies import ALL, ALL_CLUSTERS, GRAINS, RESPONSES_ITEM, Tally, grain_name
+from survey.models.waves import WaveState
+from survey.questionnaire import Questionnaire, country_choices, parse
 
 TALLY = Tally.__table__
 
@@ -107,6 +109,83 @@ def group_sizes(
     return counts[["wave_id", "group", "total"]].rename(columns={"total": "n"}).reset_index(drop=True)
 
 
+def report_items(questionnaire: Questionnaire) -> Items:
+    """The items reports publish answer counts of, with their codes: the technologies and the challenges."""
+    return Items(
+        tuple(
+            (item.code, tuple(choice.code for choice in item.choices))
+            for item in (*questionnaire.technologies, *questionnaire.challenges)
+        )
+    )
+
+
+def read_atoms(conn: Connection, wave_id: int, items: Items) -> list[Atom]:
+    """The wave's responses as atoms (`reports.protection`): grouped by clusters (as counted at submission) and
+    profile, with their answer counts. Reads every response of the wave once."""
+    clusters: dict[int, list[int]] = {}
+    for response_id, cluster_id in conn.execute(
+        select(response_cluster.c.response_id, response_cluster.c.cluster_id)
+        .join(Response, Response.id == response_cluster.c.response_id)
+        .where(Response.wave_id == wave_id)
+    ):
+        clusters.setdefault(response_id, []).append(cluster_id)
+    profile_columns = [getattr(Response, d.column) for d in PROFILE_DIMENSIONS]
+    grouped: dict[tuple[frozenset[int], tuple[str, ...]], list] = {}
+    rows = conn.execute(
+        select(Response.id, Response.answers, *profile_columns)
+        .where(Response.wave_id == wave_id)
+        .execution_options(yield_per=20_000)
+    )
+    width = items.width
+    for response_id, answers, *profile in rows:
+        key = (frozenset(clusters.get(response_id, ())), tuple(str(value) for value in profile))
+        entry = grouped.setdefault(key, [0, [0] * width])
+        entry[0] += 1
+        vector = items.vector(answers)
+        counts = entry[1]
+        for index, value in enumerate(vector):
+            if value:
+                counts[index] += 1
+    return [Atom(clusters=c, profile=p, n=n, answers=tuple(counts)) for (c, p), (n, counts) in grouped.items()]
+
+
+#: Protections of closed waves, whose responses no longer change: (database, wave, closed at, responses, k).
+_CLOSED: dict[tuple[str, int, object, int, int], Protection] = {}
+
+
+def wave_protection(conn: Connection, wave_id: int, k: int) -> Protection:
+    """The wave's protected partition (`reports.protection.protect`), made from its responses.
+
+    A closed wave's is kept for the process (keyed by when it closed and how many responses it has, so a
+    reopened wave, or one whose responses were loaded again, gets a new one); an open wave's responses change
+    with every submission, so its protection is made anew for each report that reads it (only admins read
+    open waves: see `Wave.results_published`)."""
+    wave = conn.execute(
+        select(Wave.state, Wave.closed_at, QuestionnaireVersion.document)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Wave.questionnaire_id)
+        .where(Wave.id == wave_id)
+    ).one()
+    n = conn.execute(
+        select(func.coalesce(func.sum(TALLY.c.n), 0)).where(
+            TALLY.c.wave_id == wave_id,
+            TALLY.c.grain == grain_name(()),
+            TALLY.c.item == RESPONSES_ITEM,
+            TALLY.c.cluster_id == ALL_CLUSTERS,
+            TALLY.c.size_class == ALL,
+        )
+    ).scalar_one()
+    key = (str(conn.engine.url), wave_id, wave.closed_at, int(n), k)
+    if wave.state == WaveState.CLOSED and key in _CLOSED:
+        return _CLOSED[key]
+    items = report_items(parse(wave.document))
+    protection = protect(read_atoms(conn, wave_id, items), items, k)
+    if wave.state == WaveState.CLOSED:
+        if len(_CLOSED) > 64:
+            _CLOSED.pop(next(iter(_CLOSED)))
+        _CLOSED[key] = protection
+    return protection
+
+
 def invitations_per_cluster(conn: Connection, wave_id: int) -> tuple[dict[int, int], int]:
     """Organisations invited to the wave, per cluster they are a member of now, and in all."""
     per_cluster = (
@@ -127,19 +206,26 @@ def _countries(locale: str) -> tuple[Option, ...]:
 
 
 def load_survey(
-    conn: Connection, slug: str, translate: Callable[[str], str] = str, locale: str = "en"
+    conn: Connection,
+    slug: str,
+    translate: Callable[[str], str] = str,
+    locale: str = "en",
+    published_only: bool = False,
 ) -> Survey | None:
     """The wave with this slug, its questionnaire's report items and each dimension's values; None if unknown or
-    not visible to readers (a draft), whose waves to compare with are likewise never drafts.
+    not visible to readers (a draft), whose waves to compare with are likewise never drafts. With
+    `published_only` (every reader but admins: `Wave.results_published`), only closed waves count, as the wave
+    and as the waves to compare with.
 
     `translate` turns a label from the questionnaire into the reader's language (gettext in the web app).
     """
+    shown = Wave.results_published if published_only else Wave.visible_to_readers
     if not slug or len(slug) > 64 or "\x00" in slug:  # no such slug can exist; PostgreSQL refuses NUL
         return None
     wave = conn.execute(
         select(Wave.id, Wave.slug, Wave.title, QuestionnaireVersion.document)
         .join(QuestionnaireVersion, QuestionnaireVersion.id == Wave.questionnaire_id)
-        .where(Wave.slug == slug, Wave.visible_to_readers)
+        .where(Wave.slug == slug, shown)
     ).one_or_none()
     if wave is None:
         return None
@@ -150,9 +236,7 @@ def load_survey(
 
     profile = {item.code: item for item in questionnaire.section("profile").items}
     waves = conn.execute(
-        select(Wave.id, Wave.slug, Wave.title)
-        .where(Wave.visible_to_readers)
-        .order_by(Wave.opens_on.asc().nulls_last(), Wave.id)
+        select(Wave.id, Wave.slug, Wave.title).where(shown).order_by(Wave.opens_on.asc().nulls_last(), Wave.id)
     ).all()
     clusters = conn.execute(select(Cluster.id, Cluster.slug, Cluster.name).order_by(Cluster.name, Cluster.id)).all()
     return Survey(

@@ -107,7 +107,7 @@ class ChartText:
     importance: str = "Importance"
     organisations: str = "Organisations"
     interval: str = "95% CI"
-    withheld: str = "Withheld (too few responses)"
+    withheld: str = "Withheld (to protect individual answers)"
     #: The reader's locale: percentages in labels, tooltips and axes are written as it writes them.
     locale: str = "en"
     #: Short answer names for legends, which must fit beside the bars on a phone; tables keep the full ones.

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from reports.aggregate import count_answers, group_sizes, invitations_per_cluster
+from reports.aggregate import count_answers, group_sizes, invitations_per_cluster, wave_protection
 from reports.context import Key, Survey
 from reports.dimensions import Query
 from reports.frames import records
@@ -32,7 +32,12 @@ _NO_GROUP = ""
 
 def disclosure_for(conn: Connection, wave_ids: Sequence[int], k: int) -> Disclosure:
     """The suppression decisions for one report, reading group sizes from the tally as they are needed."""
-    return Disclosure(lambda filters, by: group_sizes(conn, wave_ids, filters, by), wave_ids, k)
+    return Disclosure(
+        lambda filters, by: group_sizes(conn, wave_ids, filters, by),
+        lambda wave_id: wave_protection(conn, wave_id, k),
+        wave_ids,
+        k,
+    )
 
 
 def _groups(query: Query, responses: pd.DataFrame, disclosure: Disclosure) -> list[tuple[int, Key, int, bool]]:
@@ -141,7 +146,12 @@ def _answer_columns(
     for index, code in enumerate(codes):
         columns[code] = [row[index] for row in per_code]
     columns["n"] = n
-    columns["suppressed"] = [bool(row[3]) or total < k for row, total in zip(rows, n, strict=True)]
+    # Withheld: the group (reports.protection), fewer than k answers to the item (optional items), or the
+    # group's answers to the item all alike (the dominance rule).
+    columns["suppressed"] = [
+        bool(row[3]) or total < k or disclosure.answers_withheld(query.filters, query.by, row[0], row[1], row[4])
+        for row, total in zip(rows, n, strict=True)
+    ]
 
     if query.by is None:
         columns["group"] = columns["group_value"] = columns["group_label"] = [None] * len(rows)

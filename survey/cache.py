@@ -213,7 +213,11 @@ _SURVEY_SHAPE = tuple(f.name for f in fields(Survey)) + tuple(f.name for f in fi
 
 
 def cached_survey(
-    conn: Connection, slug: str, translate: Callable[[str], str] = str, locale: str = "en"
+    conn: Connection,
+    slug: str,
+    translate: Callable[[str], str] = str,
+    locale: str = "en",
+    published_only: bool = False,
 ) -> Survey | None:
     """`reports.aggregate.load_survey`, kept until a wave, cluster or questionnaire changes (the generation):
     three queries and a questionnaire to parse that every report request made, cached pages included.
@@ -223,10 +227,10 @@ def cached_survey(
     store during a rolling deploy, never unpickle each other's. Unknown slugs are not stored (a crawler
     walking bad addresses must not push pages out of the cache)."""
     cache = report_cache()
-    key, found = cache.lookup("survey", [], (slug, locale, translate is not str, _SURVEY_SHAPE))
+    key, found = cache.lookup("survey", [], (slug, locale, translate is not str, published_only, _SURVEY_SHAPE))
     if found is not None:
         return found[0]
-    survey = load_survey(conn, slug, translate, locale)
+    survey = load_survey(conn, slug, translate, locale, published_only)
     if survey is not None:
         cache.store_result(key, survey)
     return survey

@@ -274,3 +274,14 @@ def complete_answers(questionnaire, **overrides) -> dict[str, object]:
             data[code] = "All fine."
     data.update(overrides)
     return data
+
+
+def varied_answers(questionnaire, index: int, **overrides) -> dict[str, object]:
+    """`complete_answers`, with the technologies and challenges answered by the index-th choice (of the first
+    two, alternately): a group of such responses never answers a reported question all alike, which the
+    dominance rule would withhold (docs/reports.md)."""
+    data = complete_answers(questionnaire)
+    for item in (*questionnaire.technologies, *questionnaire.challenges):
+        data[item.code] = item.choices[index % 2].code
+    data.update(overrides)
+    return data

@@ -7,6 +7,7 @@ and their response_cluster snapshot), with suppression re-implemented from its w
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import dataclass, field
@@ -20,21 +21,22 @@ from survey.extensions import db
 from survey.models import Cluster, Organisation, Response, Wave, response_cluster
 from survey.operations.responses import submit_response
 from survey.operations.setup import create_wave, invite_organisation, load_questionnaire
+from survey.questionnaire import default_document, parse
 
 ANSWERS = ["using", "planning", "not_planned", "dont_know"]
 CHALLENGE_CODES = ["1", "2", "3", "4", "5", "na"]
 #: Report dimension -> Response column.
 COLUMNS = {"size": "size_class", "type": "org_type", "country": "country", "ecosystem": "ecosystem"}
 
-#: Clusters (slug, ecosystem, country) and who is in them: alpha and beta overlap; gamma is below k (5),
-#: so delta, the next smallest, is withheld with it.
+#: Clusters (slug, ecosystem, country) and who is in them: alpha and beta share five members (enough for both to
+#: be shown: see docs/reports.md); gamma is below k (5), so delta, the only block it can hide in, is withheld too.
 CLUSTERS = [
     ("alpha", "digital", "ES"),
     ("beta", "health", "BE"),
     ("gamma", "textiles", "ES"),
     ("delta", "agri_food", "IT"),
 ]
-MEMBERSHIPS = [("alpha",)] * 16 + [("alpha", "beta")] * 4 + [("beta",)] * 8 + [("gamma",)] * 3 + [("delta",)] * 8
+MEMBERSHIPS = [("alpha",)] * 15 + [("alpha", "beta")] * 5 + [("beta",)] * 7 + [("gamma",)] * 3 + [("delta",)] * 9
 #: Likelihood of "using" per cluster (the rest spread over the other answers), so clusters differ.
 USING = {"alpha": 0.6, "beta": 0.35, "gamma": 0.5, "delta": 0.2}
 
@@ -132,8 +134,11 @@ def _restore(rows: dict[str, list[dict]]) -> None:
     db.session.commit()
 
 
-def populate(make_cluster, make_invited, open_wave, seed: int = 7, extra_name: str | None = None) -> Scenario:
-    """39 responses to the open wave in four overlapping clusters, and 25 of them to an earlier wave.
+def populate(
+    make_cluster, make_invited, open_wave, seed: int = 7, extra_name: str | None = None, close: bool = True
+) -> Scenario:
+    """39 responses to the wave in four overlapping clusters, and 25 of them to an earlier wave; both closed
+    (unless `close` is false: then the wave stays open, and only admins see its results).
 
     Made once per test process through the real operations (64 submissions took one to two seconds a test);
     later tests starting from the same state get the same rows, ids included, inserted directly."""
@@ -142,10 +147,13 @@ def populate(make_cluster, make_invited, open_wave, seed: int = 7, extra_name: s
     if key in _SNAPSHOTS:
         _restore(_SNAPSHOTS[key])
         db.session.expire_all()
-        return _scenario(open_wave)
-    before = {name: _rows(name) for name in _WRITTEN}
-    _build(make_cluster, make_invited, open_wave, seed, extra_name)
-    _SNAPSHOTS[key] = _added(before)
+    else:
+        before = {name: _rows(name) for name in _WRITTEN}
+        _build(make_cluster, make_invited, open_wave, seed, extra_name)
+        _SNAPSHOTS[key] = _added(before)
+    if close:  # as a wave is when its results are published to managers and policymakers (release control)
+        open_wave.close(clock.now())
+        db.session.commit()
     return _scenario(open_wave)
 
 
@@ -203,6 +211,11 @@ def _build(make_cluster, make_invited, open_wave, seed: int, extra_name: str | N
 # --- The independent recomputation ---------------------------------------------------------------------------
 
 
+def report_item_codes() -> list[str]:
+    questionnaire = parse(default_document())
+    return [item.code for item in (*questionnaire.technologies, *questionnaire.challenges)]
+
+
 def raw_responses() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every stored response with its answers spread into columns, and the response -> cluster snapshot."""
     rows = db.session.execute(
@@ -233,25 +246,62 @@ def wilson(x: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def reference_withhold(sizes: dict, k: int, total_withheld: bool) -> set:
-    """The written rule: below k withheld; then, while the withheld hold fewer than k together, the smallest
-    shown group too (ties: the smaller key as text); everything when the total is withheld."""
-    if total_withheld:
-        return set(sizes)
-    withheld = {key for key, n in sizes.items() if n < k}
-    shown = sorted((key for key in sizes if key not in withheld), key=lambda key: (sizes[key], str(key)))
-    while withheld and shown and sum(sizes[key] for key in withheld) < k:
-        withheld.add(shown.pop(0))
-    return withheld
+DIMENSIONS = ("cluster", "size", "type", "country", "ecosystem")
+
+
+def reference_published(rows, items, k: int) -> tuple[frozenset, dict[str, frozenset]]:
+    """The written rule of docs/reports.md, recomputed response by response with plain sets: the cells whose
+    number of responses is published, and per item the cells whose answers to it are.
+
+    `rows` are (clusters, (size, type, country, ecosystem), answers) per response; `items` the report items."""
+    cells: dict[tuple, set[int]] = {}
+    for index, (clusters, profile, _) in enumerate(rows):
+        values = {"cluster": sorted(clusters), **{d: [v] for d, v in zip(DIMENSIONS[1:], profile, strict=True)}}
+        for chosen in itertools.product(*([None, *values[d]] for d in DIMENSIONS)):
+            cell = tuple(sorted((d, v) for d, v in zip(DIMENSIONS, chosen, strict=True) if v is not None))
+            cells.setdefault(cell, set()).add(index)
+    order = sorted(
+        (cell for cell, members in cells.items() if cell and len(members) >= k),
+        key=lambda cell: (len(cell), "cluster" not in dict(cell), -len(cells[cell]), repr(cell)),
+    )
+    published = _unions_of_blocks(rows, cells, order, k, None)
+    return published, {item: published & _unions_of_blocks(rows, cells, order, k, item) for item in items}
+
+
+def _unions_of_blocks(rows, cells: dict, order: list, k: int, item: str | None) -> frozenset:
+    """Blocks are sets of response indices: one block of everyone, split by each cell of `order` in turn when
+    every block it cuts leaves two parts of at least k responses (with two different answers to `item`, if
+    given); the cells that are unions of blocks."""
+
+    def safe(part: set[int]) -> bool:
+        return len(part) >= k and (item is None or len({rows[index][2].get(item) for index in part} - {None}) != 1)
+
+    everyone = set(range(len(rows)))
+    if not rows or not safe(everyone):
+        return frozenset()
+    blocks = [everyone]
+    for cell in order:
+        members = cells[cell]
+        cut = [block for block in blocks if block & members and not block <= members]
+        if all(safe(block & members) and safe(block - members) for block in cut):
+            blocks = [
+                part for block in blocks for part in ((block & members, block - members) if block in cut else (block,))
+            ]
+    return frozenset(
+        cell for cell, members in cells.items() if all(block <= members for block in blocks if block & members)
+    )
 
 
 class Reference:
     """Report numbers recomputed from the raw responses of some waves."""
 
-    def __init__(self, responses: pd.DataFrame, members: pd.DataFrame, k: int = 5):
+    def __init__(self, responses: pd.DataFrame, members: pd.DataFrame, k: int = 5, items: list[str] | None = None):
         self.responses = responses
         self.members = members
         self.k = k
+        #: The items reports show (the technologies and challenges), whose answers the dominance rule reads.
+        self.items = items if items is not None else report_item_codes()
+        self._published: dict[int, frozenset] = {}
 
     def population(self, wave_id: int, filters: dict) -> pd.DataFrame:
         frame = self.responses[self.responses["wave_id"] == wave_id]
@@ -272,19 +322,33 @@ class Reference:
     def sizes(self, wave_id: int, filters: dict, by: str) -> dict:
         return self.grouped(self.population(wave_id, filters), by).groupby("group").size().to_dict()
 
+    def published(self, wave_id: int) -> tuple[frozenset, dict[str, frozenset]]:
+        """The wave's published cells and answers by the written rule (`reference_published`), from the raw
+        responses."""
+        if wave_id not in self._published:
+            frame = self.responses[self.responses["wave_id"] == wave_id]
+            clusters = self.members.groupby("id")["cluster_id"].apply(frozenset).to_dict()
+            rows = [
+                (
+                    clusters.get(row["id"], frozenset()),
+                    tuple(row[COLUMNS[d]] for d in DIMENSIONS[1:]),
+                    {item: row.get(item) for item in self.items},
+                )
+                for row in frame.to_dict("records")
+            ]
+            self._published[wave_id] = reference_published(rows, self.items, self.k)
+        return self._published[wave_id]
+
     def cell_withheld(self, wave_id: int, filters: dict) -> bool:
-        if len(self.population(wave_id, filters)) < self.k:
-            return True
-        for dimension, value in filters.items():
-            rest = {d: v for d, v in filters.items() if d != dimension}
-            if value in self.withheld_groups(wave_id, rest, dimension) or value not in self.sizes(
-                wave_id, rest, dimension
-            ):
-                return True
-        return False
+        return tuple(sorted(filters.items())) not in self.published(wave_id)[0]
+
+    def answers_withheld(self, wave_id: int, filters: dict, item: str) -> bool:
+        return tuple(sorted(filters.items())) not in self.published(wave_id)[1].get(item, frozenset())
 
     def withheld_groups(self, wave_id: int, filters: dict, by: str) -> set:
-        return reference_withhold(self.sizes(wave_id, filters, by), self.k, self.cell_withheld(wave_id, filters))
+        return {
+            group for group in self.sizes(wave_id, filters, by) if self.cell_withheld(wave_id, {**filters, by: group})
+        }
 
     def table(self, wave_id: int, filters: dict, by: str | None, items: list[str], codes: list[str]) -> dict:
         """(group, item) -> counts per code, n, shares, Wilson interval of 'using', and whether withheld."""
@@ -302,7 +366,11 @@ class Reference:
                 counts = part[item].value_counts().to_dict()
                 n = int(sum(counts.get(code, 0) for code in codes))
                 row = {code: int(counts.get(code, 0)) for code in codes}
-                row.update(n=n, suppressed=group in withheld or n < self.k)
+                cell = filters if by is None else {**filters, by: group}
+                row.update(
+                    n=n,
+                    suppressed=group in withheld or n < self.k or self.answers_withheld(wave_id, cell, item),
+                )
                 row["shares"] = {code: row[code] / n for code in codes} if n else {}
                 if "using" in codes and n:
                     row["ci_using"] = wilson(row["using"], n)

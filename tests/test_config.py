@@ -41,6 +41,9 @@ def test_postgresql_urls_use_psycopg3(monkeypatch, given):
 
 
 def test_bad_numbers_and_environments_are_explained(monkeypatch):
+    monkeypatch.setenv("MIN_CELL_SIZE", "2")
+    with pytest.raises(ConfigError, match="MIN_CELL_SIZE must be at least 3"):
+        load_config("development")
     monkeypatch.setenv("MIN_CELL_SIZE", "five")
     with pytest.raises(ConfigError, match="MIN_CELL_SIZE must be a whole number"):
         load_config("development")

@@ -14,7 +14,7 @@ from survey.extensions import db
 from survey.models import Role, Wave, WaveState
 from survey.operations.responses import submit_response
 from survey.operations.setup import create_wave, invite_organisation, load_questionnaire
-from tests.conftest import complete_answers, csrf_token
+from tests.conftest import csrf_token, varied_answers
 
 # Who may fetch each chart, brief and pack is checked here, not the drawings: each spec is drawn once.
 pytestmark = pytest.mark.usefixtures("drawings_memoised")
@@ -47,11 +47,12 @@ def draft_world(app, make_user, quick_client_for, make_invited, open_wave, make_
     # The draft holds answers too (an import, or a test run before opening): still never shown. Submissions
     # go only to open waves, so the draft is open while they are stored, and a draft again after.
     draft.state = WaveState.OPEN
-    for member in members:
-        submit_response(member.invitation, complete_answers(questionnaire), clock.now())
+    for index, member in enumerate(members):
+        submit_response(member.invitation, varied_answers(questionnaire, index), clock.now())
         invitation, _ = invite_organisation(draft, member.organisation, clock.now())
-        submit_response(invitation, complete_answers(questionnaire), clock.now())
+        submit_response(invitation, varied_answers(questionnaire, index), clock.now())
     draft.state = WaveState.DRAFT
+    open_wave.close(clock.now())  # its results are published (release control): every reader sees them
     db.session.commit()
     clients = {
         Role.ADMIN: quick_client_for(make_user("admin@example.org", "admin")),

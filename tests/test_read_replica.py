@@ -45,7 +45,8 @@ def primary_and_replica(tmp_path):
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
         load_demo(40, 5, clock.now())
-        user = create_user("reader@example.org", "a password for the replica test", Role.POLICYMAKER, [])
+        # An admin: the test follows an open wave's results as submissions arrive (release control).
+        user = create_user("reader@example.org", "a password for the replica test", Role.ADMIN, [])
         _, api_token = create_api_token(user, "replica", clock.now())
         db.session.commit()
         _snapshot(primary, replica)

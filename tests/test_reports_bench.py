@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bench.generate import EARLIER_WAVE_SLUG, WAVE_SLUG, load, synthesise
 from reports.aggregate import load_survey
 from reports.dimensions import Query
-from reports.results import adoption
+from reports.results import adoption, disclosure_for
 from survey.extensions import db
 from survey.models import Invitation, Organisation, Response, Tally, Wave, WaveState
 from survey.operations.tallies import response_counts
@@ -108,8 +108,15 @@ def test_reports_read_the_bulk_loaded_waves(loaded):
     conn = db.session.connection()
     survey = load_survey(conn, WAVE_SLUG)
     table = adoption(conn, survey, Query(wave_ids=(survey.wave_id,), by="cluster"), 5)
-    assert len(table) == 12 * 16 and not table["suppressed"].any()
-    assert table.groupby("group")["n"].first().sum() == LATEST + (loaded[1]["memberships"] - LATEST)
+    assert len(table) == 12 * 16
+    # At 301 responses sister clusters share about five members, so a pair sharing fewer keeps one cluster
+    # withheld (docs/reports.md); the others are shown, with a row withheld only where a cluster's answers to a
+    # technology are all alike (the dominance rule).
+    groups = disclosure_for(conn, (survey.wave_id,), 5).breakdown((), "cluster")
+    assert len(groups) == 12 and groups["withheld"].sum() <= 3
+    shown = set(groups[~groups["withheld"]]["group"])
+    assert table[table["group"].isin(shown)].groupby("group")["suppressed"].mean().max() < 0.5
+    assert groups["n"].sum() == LATEST + (loaded[1]["memberships"] - LATEST)  # each member once per cluster
     earlier = load_survey(conn, EARLIER_WAVE_SLUG).wave_id
     by_wave = adoption(conn, survey, Query(wave_ids=(earlier, survey.wave_id), by="wave"), 5)
     using = by_wave.groupby("group")["share_using"].mean()
@@ -117,7 +124,7 @@ def test_reports_read_the_bulk_loaded_waves(loaded):
 
 
 def test_the_report_page_shows_the_change_between_the_waves(loaded, quick_client_for, make_user):
-    reader = quick_client_for(make_user("policy@example.org", "policymaker"))
+    reader = quick_client_for(make_user("admin@example.org", "admin"))  # the open wave, before it closes
     response = reader.get(f"/reports/{WAVE_SLUG}")
     assert response.status_code == 200
     page = html.unescape(response.get_data(as_text=True))

@@ -12,9 +12,11 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 from babel.numbers import format_percent
+from sqlalchemy import select
 
 from survey import clock
 from survey.extensions import db
+from survey.models import Cluster
 from survey.operations.setup import invite_organisation
 from tests.reports_data import ANSWERS, CHALLENGE_CODES, Reference, populate, raw_responses
 
@@ -98,16 +100,20 @@ def _labels(scenario) -> dict[str, str]:
     return {item.code: item.label for item in (*questionnaire.technologies, *questionnaire.challenges)}
 
 
+#: The start of what a withheld chart's summary says.
+WITHHELD_SUMMARY = "Withheld: fewer than 5 organisations answered, or the figures would let one organisation"
+
+
 def _withheld(cell: str) -> bool:
-    return cell == "withheld (fewer than 5)"
+    return cell == "withheld"
 
 
 def test_response_counts_and_rates_per_cluster(client, scenario):
     rows = _rows(_page(client), "table-responses")
     assert rows["alpha"] == ["Alpha Cluster", "23", "20", pct(20 / 23)]
     assert rows["beta"] == ["Beta Cluster", "12", "12", pct(1)]
-    assert rows["gamma"] == ["Gamma Cluster", "3", "withheld (fewer than 5)"]
-    assert rows["delta"] == ["Delta Cluster", "8", "withheld (fewer than 5)"]  # would give gamma away
+    assert rows["gamma"] == ["Gamma Cluster", "3", "withheld"]
+    assert rows["delta"] == ["Delta Cluster", "9", "withheld"]  # would give gamma away
     assert rows[""] == ["All clusters", "42", "39", pct(39 / 42)]
 
 
@@ -149,7 +155,7 @@ def test_filtered_page_shows_the_filtered_population(client, scenario, params):
     filters = {key: scenario.cluster_id(value) if key == "cluster" else value for key, value in params.items()}
     expected = reference.table(scenario.wave.id, filters, None, list(_labels(scenario))[:16], ANSWERS)
     if all(want["suppressed"] for want in expected.values()):
-        assert 'id="table-adoption"' not in page and "Withheld: fewer than 5 organisations answered." in page
+        assert 'id="table-adoption"' not in page and WITHHELD_SUMMARY in page
         return
     rows = _rows(page, "table-adoption")
     for (_, tech), want in expected.items():
@@ -173,6 +179,9 @@ def test_heat_map_table_matches_and_withholds_the_small_clusters(client, scenari
             if slug in ("gamma", "delta"):
                 assert want["suppressed"] and _withheld(cell)
                 continue
+            if want["suppressed"]:  # the cluster's answers to this technology all alike (the dominance rule)
+                assert _withheld(cell)
+                continue
             share = want["shares"]["using"] + want["shares"]["planning"]
             assert cell == f"{pct(share)} ({interval(*want['ci_using_or_planning'])}, n={want['n']})"
 
@@ -190,7 +199,7 @@ def test_comparison_of_chosen_clusters_with_all_clusters(client, scenario):
         for column, slug in ((2, "alpha"), (3, "beta"), (4, "gamma")):
             want = groups[(scenario.cluster_id(slug), tech)]
             if want["suppressed"]:
-                assert slug == "gamma" and _withheld(rows[tech][column])
+                assert _withheld(rows[tech][column])
             else:
                 assert rows[tech][column] == (
                     f"{pct(want['shares']['using'])} ({interval(*want['ci_using'])}, n={want['n']})"
@@ -198,18 +207,25 @@ def test_comparison_of_chosen_clusters_with_all_clusters(client, scenario):
 
 
 def test_change_between_waves(client, scenario):
-    page = _page(client, cluster="beta")
+    page = _page(client, cluster="alpha")
     rows = _rows(page, "table-waves")
     reference = Reference(*raw_responses())
     techs = list(_labels(scenario))[:16]
-    beta = {"cluster": scenario.cluster_id("beta")}
-    before = reference.table(scenario.earlier.id, beta, None, techs, ANSWERS)
-    after = reference.table(scenario.wave.id, beta, None, techs, ANSWERS)
+    alpha = {"cluster": scenario.cluster_id("alpha")}
+    before = reference.table(scenario.earlier.id, alpha, None, techs, ANSWERS)
+    after = reference.table(scenario.wave.id, alpha, None, techs, ANSWERS)
+    assert any(not before[(None, tech)]["suppressed"] for tech in techs)
     for tech in techs:
         old, new = before[(None, tech)], after[(None, tech)]
-        assert rows[tech][1] == f"{pct(old['shares']['using'])} ({interval(*old['ci_using'])}, n={old['n']})"
-        assert rows[tech][2] == f"{pct(new['shares']['using'])} ({interval(*new['ci_using'])}, n={new['n']})"
-        assert rows[tech][3] == f"{(new['shares']['using'] - old['shares']['using']) * 100:+.0f}"
+        for column, want in ((1, old), (2, new)):
+            if want["suppressed"]:
+                assert _withheld(rows[tech][column])
+            else:
+                assert rows[tech][column] == (
+                    f"{pct(want['shares']['using'])} ({interval(*want['ci_using'])}, n={want['n']})"
+                )
+        if not (old["suppressed"] or new["suppressed"]):
+            assert rows[tech][3] == f"{(new['shares']['using'] - old['shares']['using']) * 100:+.0f}"
 
 
 def test_challenges_table_matches(client, scenario):
@@ -227,7 +243,7 @@ def test_challenges_table_matches(client, scenario):
 
 def test_a_withheld_population_shows_no_numbers_and_no_charts(client, scenario):
     page = _page(client, cluster="gamma")
-    assert "Withheld: fewer than 5 organisations answered." in page
+    assert WITHHELD_SUMMARY in page
     assert 'id="table-adoption"' not in page and 'id="spec-adoption"' not in page
     assert 'id="table-challenges"' not in page and 'id="spec-challenges"' not in page
 
@@ -328,10 +344,11 @@ def test_a_manager_sees_their_clusters_and_the_total_but_no_other_cluster(scenar
 def test_only_one_wave_means_nothing_to_compare(client, make_cluster, make_invited, open_wave):
     invited = make_invited()
     invite_organisation(open_wave, invited.organisation, clock.now())
+    open_wave.close(clock.now())
     db.session.commit()
     page = _page(client)
     assert "There is only one wave so far" in page
-    assert "Withheld: fewer than 5 organisations answered." in page
+    assert WITHHELD_SUMMARY in page
 
 
 def test_the_reports_index_lists_waves_with_results_and_is_a_policymakers_home(app, scenario, make_user, client_for):
@@ -376,3 +393,29 @@ def test_adoption_and_challenges_read_together_are_those_read_alone(app, scenari
         adoption, challenges = results.adoption_and_challenges(conn, survey, query, 5)
         pd.testing.assert_frame_equal(adoption, results.adoption(conn, survey, query, 5))
         pd.testing.assert_frame_equal(challenges, results.challenges(conn, survey, query, 5))
+
+
+def test_an_open_wave_s_results_are_for_admins_until_it_closes(
+    make_cluster, make_invited, open_wave, make_user, quick_client_for
+):
+    """Release control: comparing an open wave at two moments would show what one organisation answered."""
+    populate(make_cluster, make_invited, open_wave, close=False)
+    alpha = db.session.scalars(select(Cluster).filter_by(slug="alpha")).one()
+    readers = {
+        "policymaker": quick_client_for(make_user("policy@example.org", "policymaker")),
+        "manager": quick_client_for(make_user("manager@example.org", "manager", [alpha])),
+    }
+    admin = quick_client_for(make_user("admin@example.org", "admin"))
+    for client in readers.values():
+        for url in ("/reports/wave-2021", "/reports/wave-2021/adoption.csv", "/api/v1/surveys/wave-2021/adoption"):
+            response = client.get(url)
+            assert response.status_code == 404, url
+            assert "published when" in response.get_data(as_text=True), url
+        assert 'href="/reports/wave-2021"' not in client.get("/reports/").get_data(as_text=True)
+        assert "wave-2021" not in client.get("/reports/wave-2019").get_data(as_text=True).split("<main")[1]
+    assert admin.get("/reports/wave-2021").status_code == 200
+    assert admin.get("/api/v1/surveys/wave-2021/adoption").get_json()["rows"]
+    open_wave.close(clock.now())
+    db.session.commit()
+    for client in readers.values():
+        assert client.get("/reports/wave-2021").status_code == 200

@@ -49,7 +49,7 @@ def _request(url: str, data: bytes | None = None, headers: dict | None = None, o
 
 @pytest.fixture(scope="module")
 def shared_setup(postgres_server_url):
-    """A migrated PostgreSQL database with demo data, a policymaker, an API token and an invitation link."""
+    """A migrated PostgreSQL database with demo data, a policymaker, an admin's API token and an invitation link."""
     from flask_migrate import upgrade
 
     from survey.cli.demo import DEMO_ORGANISATION, DEMO_WAVE, load_demo
@@ -61,9 +61,11 @@ def shared_setup(postgres_server_url):
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
-        load_demo(60, 5, clock.now())
-        user = create_user(POLICYMAKER[0], POLICYMAKER[1], Role.POLICYMAKER, [])
-        _, api_token = create_api_token(user, "scale-out", clock.now())
+        load_demo(400, 5, clock.now())
+        create_user(POLICYMAKER[0], POLICYMAKER[1], Role.POLICYMAKER, [])
+        # An open wave's results are for admins only until it closes (docs/reports.md, release control).
+        admin = create_user("admin-scale@example.org", POLICYMAKER[1], Role.ADMIN, [])
+        _, api_token = create_api_token(admin, "scale-out", clock.now())
         wave = db.session.query(Wave).filter_by(slug=DEMO_WAVE).one()
         organisation = db.session.query(Organisation).filter_by(name=DEMO_ORGANISATION).one()
         _, invitation = invite_organisation(wave, organisation, clock.now())

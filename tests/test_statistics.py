@@ -12,8 +12,9 @@ import pytest
 
 from reports.context import Option, Survey
 from reports.dimensions import InvalidQuery, Query, parse_api_query, parse_page_query
+from reports.protection import Atom, Items, protect
 from reports.statistics import wilson_interval
-from reports.suppression import Disclosure, withhold
+from reports.suppression import Disclosure
 
 
 @pytest.mark.parametrize(
@@ -39,25 +40,47 @@ def test_wilson_interval_is_vectorised_and_empty_groups_have_none():
     assert math.isnan(low[2]) and math.isnan(high[2])
 
 
+def _atoms(sizes: dict[str, int]) -> list[Atom]:
+    """One cluster, one type, country and ecosystem; responses per size class."""
+    return [Atom(frozenset({1}), (size, "sme", "ES", "digital"), n) for size, n in sizes.items()]
+
+
+def _withheld_sizes(sizes: dict[str, int]) -> set[str]:
+    protection = protect(_atoms(sizes), Items(), 5)
+    return {size for size in sizes if protection.withheld((("size", size),))}
+
+
 @pytest.mark.parametrize(
     "sizes, expected",
     [
-        ([20, 12, 8], [False, False, False]),  # nothing small
-        ([20, 12, 3, 8], [False, False, True, True]),  # one small: the next smallest goes with it
-        ([20, 12, 3, 8, 8], [False, False, True, True, False]),  # ties: the first listed
-        ([20, 2, 2, 30], [True, True, True, False]),  # two tiny ones still sum below k: the smallest other too
-        ([20, 3, 4, 30], [False, True, True, False]),  # two small ones that hold k together are enough
-        ([3, 50], [True, True]),  # a withheld group and one other: both
-        ([4], [True]),
-        ([], []),
+        ({"a": 20, "b": 12, "c": 8}, set()),  # nothing small
+        ({"a": 20, "b": 12, "c": 3, "d": 8}, {"c", "d"}),  # one small: the next smallest goes with it
+        ({"a": 20, "b": 2, "c": 2, "d": 30}, {"a", "b", "c"}),  # two tiny ones below k together: another too
+        ({"a": 20, "b": 3, "c": 4, "d": 30}, {"b", "c"}),  # two small ones that hold k together are enough
+        ({"a": 3, "b": 50}, {"a", "b"}),  # a withheld group and one other: both
+        ({"a": 4}, {"a"}),
     ],
 )
 def test_primary_and_complementary_suppression(sizes, expected):
-    assert withhold(sizes, 5) == expected
+    assert _withheld_sizes(sizes) == expected
 
 
-def test_a_withheld_total_withholds_its_whole_breakdown():
-    assert withhold([40, 60], 5, total_withheld=True) == [True, True]
+def test_a_withheld_total_withholds_everything():
+    protection = protect(_atoms({"a": 2, "b": 2}), Items(), 5)
+    assert protection.published == frozenset()
+
+
+def test_a_group_all_alike_is_shown_but_not_its_answers_to_that_question():
+    items = Items((("ai", ("using", "not_planned")), ("cloud", ("using", "not_planned"))))
+    atoms = [
+        Atom(frozenset({1}), ("small", "sme", "ES", "digital"), 6, (6, 0, 3, 3)),  # all use AI
+        Atom(frozenset({1}), ("large", "sme", "ES", "digital"), 6, (2, 4, 3, 3)),
+    ]
+    protection = protect(atoms, items, 5)
+    small = (("size", "small"),)
+    assert not protection.withheld(small)
+    assert protection.answers_withheld(small, "ai") and not protection.answers_withheld(small, "cloud")
+    assert not protection.answers_withheld((), "ai")
 
 
 def _sizes_reader(table: dict):
@@ -70,14 +93,10 @@ def _sizes_reader(table: dict):
     return read
 
 
-def test_a_filtered_cell_is_withheld_when_its_own_breakdown_withholds_it():
-    table = {
-        ((), None): {None: 50},
-        ((), "size"): {"micro": 3, "small": 30, "large": 17},
-        ((("size", "large"),), None): {None: 17},
-        ((("size", "small"),), None): {None: 30},
-    }
-    disclosure = Disclosure(_sizes_reader(table), [1], 5)
+def test_a_group_is_withheld_alike_in_its_breakdown_and_when_filtered_to():
+    table = {((), None): {None: 50}, ((), "size"): {"micro": 3, "small": 30, "large": 17}}
+    protection = protect(_atoms({"micro": 3, "small": 30, "large": 17}), Items(), 5)
+    disclosure = Disclosure(_sizes_reader(table), lambda wave: protection, [1], 5)
     assert disclosure.cell_withheld((("size", "large"),)) == {1: True}  # complementary to micro
     assert disclosure.cell_withheld((("size", "small"),)) == {1: False}
     groups = disclosure.breakdown((), "size")

@@ -241,10 +241,10 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
         country = home.country if rng.random() < 0.9 else rng.choice(clusters).country
         name = f"{rng.choice(NAME_PARTS[0])} {rng.choice(NAME_PARTS[1])} {index + 1}"
         member_of = [home]
+        # One in ten is also a member of the home cluster's sister cluster (clusters listed in pairs): overlaps
+        # between related clusters, as in real regions, rather than scattered one or two per pair of clusters.
         if rng.random() < 0.1:
-            other = rng.choice(clusters)
-            if other is not home:
-                member_of.append(other)
+            member_of.append(clusters[(index % len(clusters)) ^ 1])
         organisation = Organisation(
             name=name, country=country, org_type=org_type, size_class=size, ecosystem=ecosystem, clusters=member_of
         )

@@ -24,7 +24,7 @@ def wave_or_fail(slug: str) -> Wave:
 @click.command("demo")
 @click.option(
     "--responses",
-    default=300,
+    default=1200,
     show_default=True,
     type=click.IntRange(0, 2_000_000),
     help="Synthetic responses to the open demo wave.",

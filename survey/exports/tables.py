@@ -63,7 +63,9 @@ COLUMNS_DOC: dict[str, str] = {
     "item_label": "Technology or challenge name",
     "measure": "What the value is (see the 'measure' rows of this codebook)",
     "value": "The number; empty where the row is withheld",
-    "suppressed": "true when withheld: fewer than k responses, or withheld so that another cannot be derived",
+    "suppressed": (
+        "true when withheld: fewer than k responses, withheld so that another cannot be derived, or answers all alike"
+    ),
 }
 
 
@@ -268,9 +270,10 @@ def about_rows(report: ReportTables) -> list[tuple[str, Any]]:
         ("Intervals", "Wilson score 95% intervals (z = 1.96)."),
         (
             "Suppression",
-            f"A group with fewer than {report.k} responses is withheld; while the withheld groups of a "
-            f"breakdown hold fewer than {report.k} together, the next smallest group is withheld too "
-            "(complementary suppression), so no withheld figure can be derived from the totals.",
+            f"A group with fewer than {report.k} responses is withheld, and so is any group that, with the "
+            "other figures published for the wave, would let a withheld one be worked out; a group's answers "
+            "to a question are withheld where all its organisations gave the same answer. No withheld figure "
+            "can be narrowed down by combining published ones (see docs/reports.md).",
         ),
         ("Clusters", "An organisation in several clusters counts once in each; totals count it once."),
     ]

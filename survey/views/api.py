@@ -37,7 +37,7 @@ from survey.operations.responses import (
     submit_response,
 )
 from survey.queries.lookups import wave_or_404
-from survey.report_request import READERS, refuse_hidden_clusters
+from survey.report_request import READERS, not_yet_published, published_only, refuse_hidden_clusters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Reads are limited per user (API token or session); the submission endpoint has its own limit below.
@@ -51,9 +51,9 @@ limiter.limit(
 
 def _report_or_404(slug: str):
     """The wave as reports see it, with the reader's cluster scope checked against the query."""
-    report = cached_survey(report_connection(), slug)
+    report = cached_survey(report_connection(), slug, published_only=published_only())
     if report is None:
-        abort(404, "no such survey")
+        abort(404, "results are published when the wave closes" if not_yet_published(slug) else "no such survey")
     refuse_hidden_clusters(report, visible_cluster_ids())
     return report
 
@@ -150,7 +150,7 @@ def status(slug: str):
     answered = {int(row.group): int(row.n) for row in sizes.itertuples()}
     total = int(group_sizes(conn, (wave.id,))["n"].sum())
     visible = visible_cluster_ids()
-    report = cached_survey(conn, slug)
+    report = cached_survey(conn, slug)  # the clusters' names (status is for running a wave, open or not)
     clusters = []
     for option in report.options.get("cluster", ()) if report else ():
         cluster_id = int(option.key)

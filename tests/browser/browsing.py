@@ -71,6 +71,8 @@ class LiveServer:
     url: str
     database_url: str
     demo_wave: str
+    #: The closed demo wave: its results are what managers and policymakers see (release control).
+    report_wave: str = "demo-2019"
     _names: Iterator[int] = field(default_factory=lambda: iter(range(1, 1_000_000)))
 
     def link(self, path: str) -> str:

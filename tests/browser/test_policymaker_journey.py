@@ -30,8 +30,8 @@ IMPORTANCE = [choice.code for choice in QUESTIONNAIRE.challenges[0].choices]
 #: The view the policymaker downloads: one cluster's research organisations. Small groups per cluster (from 1 to
 #: 8 in the demo data), so that the cluster breakdown has withheld cells as well as shown ones.
 CLUSTER, CLUSTER_NAME = "flanders-health", "Flanders Health Cluster"
-TYPE, TYPE_LABEL = "research_org", "Research organisation"
-WITHHELD = "withheld (fewer than 5)"
+TYPE, TYPE_LABEL = "sme", "SME"  # shown for the cluster in the closed demo wave
+WITHHELD = "withheld"
 #: Sheets of the XLSX and tables of the long CSV, by table name.
 SHEETS = {
     "responses": "Responses",
@@ -43,7 +43,7 @@ SHEETS = {
 
 @pytest.fixture(scope="module")
 def demo_responses() -> int:
-    return 400
+    return 1200
 
 
 # --- the page's tables, as shown ------------------------------------------------------------------------------
@@ -195,14 +195,14 @@ def download(page, live_server, link_name: str, path: str):
     query = urlsplit(page.url).query
     link = page.get_by_role("navigation", name="Downloads").get_by_role("link", name=link_name, exact=True)
     expect(link).to_be_visible()
-    assert urlsplit(link.get_attribute("href")).path == f"/reports/{live_server.demo_wave}/{path}"
+    assert urlsplit(link.get_attribute("href")).path == f"/reports/{live_server.report_wave}/{path}"
     with page.expect_download() as download_info:
         link.click()
     saved = download_info.value
     assert saved.failure() is None, saved.failure()
     assert parse_qs(urlsplit(saved.url).query) == parse_qs(query), "the file is of the view the page shows"
     assert re.fullmatch(
-        rf"{live_server.demo_wave}-[a-z]+-\d{{4}}-\d{{2}}-\d{{2}}\.{path.rsplit('.', 1)[1]}", saved.suggested_filename
+        rf"{live_server.report_wave}-[a-z]+-\d{{4}}-\d{{2}}-\d{{2}}\.{path.rsplit('.', 1)[1]}", saved.suggested_filename
     ), saved.suggested_filename
     return saved
 
@@ -216,7 +216,7 @@ def test_a_policymaker_downloads_the_csv_the_xlsx_and_the_brief(live_server, pag
     checkpoint(page, "home")
 
     # The report for one cluster's research organisations, chosen in the page's form.
-    page.goto(live_server.link(f"/reports/{live_server.demo_wave}"))
+    page.goto(live_server.link(f"/reports/{live_server.report_wave}"))
     page.get_by_role("checkbox", name=CLUSTER_NAME).check()
     page.get_by_label("Type of organisation").select_option(label=TYPE_LABEL)
     page.get_by_role("button", name="Show").click()
@@ -254,16 +254,18 @@ def test_a_policymaker_downloads_the_csv_the_xlsx_and_the_brief(live_server, pag
     brief = download(page, live_server, "PDF brief", "brief.pdf")
     reader = PdfReader(brief.path())
     text = re.sub(r"\s+", " ", "\n".join(p.extract_text() for p in reader.pages))
-    assert "Cluster technology survey 2021 (demo)" in text
+    assert "Cluster technology survey 2019 (demo)" in text  # the closed wave
     total = shown["responses"][""]
-    assert f"Organisations invited: {total[0]}" in text, text[:800]
-    assert f"Responses: {total[1]}" in text, text[:800]
+    # The brief groups thousands (1,440); the page's table prints the plain number.
+    assert f"Organisations invited: {int(total[0].replace(',', '')):,}" in text, text[:800]
+    assert f"Responses: {int(total[1].replace(',', '')):,}" in text, text[:800]
     most_used = re.search(r"Most used technologies: (.+?) Method", text)
     assert most_used, text[:800]
     labels = {technology.label: technology.code for technology in QUESTIONNAIRE.technologies}
     named = re.findall(r"(.+?) (\d+)%(?:; |$)", most_used[1])
     assert len(named) == 3, most_used[1]
-    ranked = sorted(from_csv["adoption"].items(), key=lambda entry: -entry[1]["share_using"])
+    shown_shares = [entry for entry in from_csv["adoption"].items() if entry[1]["share_using"] is not None]
+    ranked = sorted(shown_shares, key=lambda entry: -entry[1]["share_using"])  # withheld rows rank nowhere
     for (label, percent), ((_, code), values) in zip(named, ranked, strict=False):
         assert labels[label] == code, (label, code)
         # The brief rounds as Python does, the page as CLDR does; both round the same share.
