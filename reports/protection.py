@@ -79,8 +79,6 @@ class Protection:
     k: int
     #: Every cell whose number of responses may be published (filters in `Filters` form, sorted).
     published: frozenset[Filters] = field(default_factory=frozenset)
-    #: Responses per block of the responses' partition, for the documentation's guarantee and its tests.
-    blocks: tuple[int, ...] = ()
     #: Per item: the published cells whose answers to it may be published too (not all alike).
     answers: Mapping[str, frozenset[Filters]] = field(default_factory=dict)
 
@@ -115,6 +113,15 @@ def _assignments(chosen: Sequence[str], values: Mapping[str, Sequence[Key]]) -> 
             yield tuple(sorted(((first, value), *tail)))
 
 
+def cell_members(atoms: Sequence[Atom]) -> dict[Filters, list[int]]:
+    """Every cell with responses -> the indices of the atoms it holds."""
+    members: dict[Filters, list[int]] = {}
+    for index, atom in enumerate(atoms):
+        for cell in cells_of(atom):
+            members.setdefault(cell, []).append(index)
+    return members
+
+
 def _priority(cell: Filters, cell_n: Mapping[Filters, int]) -> tuple:
     """The order cells are tried in: fewer filters first; among equals those with a cluster (the brief's chart,
     adoption by technology and cluster, and a manager's own cluster come before profile breakdowns), then the
@@ -132,25 +139,20 @@ def protect(atoms: Sequence[Atom], items: Items, k: int) -> Protection:
     answers = np.array([atom.answers or (0,) * width for atom in atoms], dtype=np.int64).reshape(len(atoms), width)
     sizes = np.array([atom.n for atom in atoms], dtype=np.int64)
 
-    members: dict[Filters, np.ndarray] = {}
-    lists: dict[Filters, list[int]] = {}
-    for index, atom in enumerate(atoms):
-        for cell in cells_of(atom):
-            lists.setdefault(cell, []).append(index)
-    members = {cell: np.asarray(indices) for cell, indices in lists.items()}
+    members = {cell: np.asarray(indices) for cell, indices in cell_members(atoms).items()}
     cell_n = {cell: int(sizes[indices].sum()) for cell, indices in members.items()}
     candidates = sorted(
         (cell for cell, n in cell_n.items() if n >= k and cell), key=lambda cell: _priority(cell, cell_n)
     )
 
-    published, blocks = _partition(members, cell_n, candidates, sizes, None, k)
+    published = _partition(members, cell_n, candidates, sizes, None, k)
     if k <= 1:  # no disclosure control at all (tests that show groups of one; configuration refuses it)
-        return Protection(k=k, published=frozenset(published), blocks=tuple(blocks))
-    by_item = {}
-    for (item, _), segment in zip(items.codes, items.segments(), strict=True):
-        shown, _ = _partition(members, cell_n, candidates, sizes, answers[:, segment], k)
-        by_item[item] = frozenset(shown & published)
-    return Protection(k=k, published=frozenset(published), blocks=tuple(blocks), answers=by_item)
+        return Protection(k=k, published=frozenset(published))
+    by_item = {
+        item: frozenset(_partition(members, cell_n, candidates, sizes, answers[:, segment], k) & published)
+        for (item, _), segment in zip(items.codes, items.segments(), strict=True)
+    }
+    return Protection(k=k, published=frozenset(published), answers=by_item)
 
 
 def _partition(
@@ -160,9 +162,9 @@ def _partition(
     sizes: np.ndarray,
     answers: np.ndarray | None,
     k: int,
-) -> tuple[set[Filters], list[int]]:
+) -> set[Filters]:
     """Refine one block of everything by each candidate cell in turn (see the module's text); the cells that end
-    up unions of blocks, and the blocks' sizes. With `answers` (responses per answer code of one item, per
+    up unions of blocks. With `answers` (responses per answer code of one item, per
     atom), every block must also hold two different answers to the item."""
 
     def safe(n: int, counts: np.ndarray | None) -> bool:
@@ -172,7 +174,7 @@ def _partition(
     block_n = [int(sizes.sum())]
     block_answers = [None if answers is None else answers.sum(axis=0)]
     if not safe(block_n[0], block_answers[0]):
-        return set(), block_n  # not even everything together may be shown
+        return set()  # not even everything together may be shown
     for cell in candidates:
         indices = members[cell]
         touched = block_of[indices]
@@ -198,4 +200,4 @@ def _partition(
     for cell, indices in members.items():
         if sum(block_n[block] for block in np.unique(block_of[indices]).tolist()) == cell_n[cell]:
             published.add(cell)
-    return published, block_n
+    return published

@@ -99,8 +99,3 @@ class Disclosure:
         """Are the answers to `item` of this group (or, without `by`, of the cell) withheld?"""
         cell = filters if by in (None, "wave") else (*filters, (by, group))
         return self.protection(wave).answers_withheld(tuple(sorted(cell)), item)
-
-    def group_withheld(self, filters: Filters, by: str, wave: int, group: Key) -> bool:
-        if by == "wave":
-            return self.cell_withheld(filters)[wave]
-        return self.protection(wave).withheld(tuple(sorted((*filters, (by, group)))))

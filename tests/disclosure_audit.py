@@ -18,7 +18,7 @@ from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
 
 from reports.dimensions import Filters
-from reports.protection import Atom, cells_of
+from reports.protection import Atom, cell_members
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,6 @@ class Finding:
     @property
     def width(self) -> float:
         return self.high - self.low
-
-
-def cell_members(atoms: Sequence[Atom]) -> dict[Filters, list[int]]:
-    """Every cell with responses -> the indices of its atoms."""
-    members: dict[Filters, list[int]] = {}
-    for index, atom in enumerate(atoms):
-        for cell in cells_of(atom):
-            members.setdefault(cell, []).append(index)
-    return members
 
 
 def audit(atoms: Sequence[Atom], published: Iterable[Filters], k: int) -> list[Finding]:

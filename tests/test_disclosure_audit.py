@@ -14,8 +14,8 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reports.protection import Atom, Items, cells_of, protect
-from tests.disclosure_audit import audit, cell_members
+from reports.protection import Atom, Items, cell_members, cells_of, protect
+from tests.disclosure_audit import audit
 from tests.reports_data import reference_published
 
 ITEMS = Items((("ai", ("using", "planning", "not_planned")), ("cloud", ("using", "not_planned"))))
