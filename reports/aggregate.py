@@ -9,6 +9,7 @@ outside the cluster dimension every response has exactly one value per dimension
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC
 from functools import lru_cache
 
 import numpy as np
@@ -17,13 +18,15 @@ from sqlalchemy import Connection, Select, bindparam, case, func, select
 
 from reports.context import Option, Survey
 from reports.dimensions import DIMENSION_COLUMNS, PROFILE_DIMENSIONS, Filters
-from reports.protection import Atom, Items, Protection, protect
+from reports.protection import RULE_VERSION, Atom, Items, Protection, decode, protect
 from survey.models import Cluster, Invitation, QuestionnaireVersion, Response, Wave, membership, response_cluster
+from survey.models.protections import WaveProtection
 from survey.models.tallies import ALL, ALL_CLUSTERS, GRAINS, RESPONSES_ITEM, Tally, grain_name
 from survey.models.waves import WaveState
 from survey.questionnaire import Questionnaire, country_choices, parse
 
 TALLY = Tally.__table__
+PROTECTION = WaveProtection.__table__
 
 
 def grain_for(dimensions: Iterable[str]) -> str:
@@ -149,22 +152,16 @@ def read_atoms(conn: Connection, wave_id: int, items: Items) -> list[Atom]:
     return [Atom(clusters=c, profile=p, n=n, answers=tuple(counts)) for (c, p), (n, counts) in grouped.items()]
 
 
-#: Protections of closed waves, whose responses no longer change: (database, wave, closed at, responses, k).
-_CLOSED: dict[tuple[str, int, object, int, int], Protection] = {}
+#: Protections of closed waves, whose responses no longer change: (database, wave, fingerprint) -> protection.
+_CLOSED: dict[tuple[str, int, str], Protection] = {}
 
 
-def wave_protection(conn: Connection, wave_id: int, k: int) -> Protection:
-    """The wave's protected partition (`reports.protection.protect`), made from its responses.
-
-    A closed wave's is kept for the process (keyed by when it closed and how many responses it has, so a
-    reopened wave, or one whose responses were loaded again, gets a new one); an open wave's responses change
-    with every submission, so its protection is made anew for each report that reads it (only admins read
-    open waves: see `Wave.results_published`)."""
-    wave = conn.execute(
-        select(Wave.state, Wave.closed_at, QuestionnaireVersion.document)
-        .join(QuestionnaireVersion, QuestionnaireVersion.id == Wave.questionnaire_id)
-        .where(Wave.id == wave_id)
-    ).one()
+def protection_fingerprint(conn: Connection, wave_id: int, k: int) -> str | None:
+    """What a closed wave's protection is made from: when it closed, its number of responses, k and the rule's
+    version (`survey.models.protections`). None for a wave that is not closed, whose responses still change."""
+    wave = conn.execute(select(Wave.state, Wave.closed_at).where(Wave.id == wave_id)).one()
+    if wave.state != WaveState.CLOSED or wave.closed_at is None:
+        return None
     n = conn.execute(
         select(func.coalesce(func.sum(TALLY.c.n), 0)).where(
             TALLY.c.wave_id == wave_id,
@@ -174,16 +171,38 @@ def wave_protection(conn: Connection, wave_id: int, k: int) -> Protection:
             TALLY.c.size_class == ALL,
         )
     ).scalar_one()
-    key = (str(conn.engine.url), wave_id, wave.closed_at, int(n), k)
-    if wave.state == WaveState.CLOSED and key in _CLOSED:
-        return _CLOSED[key]
-    items = report_items(parse(wave.document))
-    protection = protect(read_atoms(conn, wave_id, items), items, k)
-    if wave.state == WaveState.CLOSED:
+    closed_at = wave.closed_at if wave.closed_at.tzinfo else wave.closed_at.replace(tzinfo=UTC)  # SQLite: naive
+    return f"{closed_at.astimezone(UTC).isoformat()}|{int(n)}|{k}|{RULE_VERSION}"
+
+
+def make_protection(conn: Connection, wave_id: int, k: int) -> Protection:
+    """The wave's protected partition (`reports.protection.protect`), made from its responses (one read of them)."""
+    document = conn.execute(
+        select(QuestionnaireVersion.document)
+        .join(Wave, Wave.questionnaire_id == QuestionnaireVersion.id)
+        .where(Wave.id == wave_id)
+    ).scalar_one()
+    items = report_items(parse(document))
+    return protect(read_atoms(conn, wave_id, items), items, k)
+
+
+def wave_protection(conn: Connection, wave_id: int, k: int) -> Protection:
+    """The wave's protected partition: for a closed wave, the one stored when it closed
+    (`survey.operations.protections`), kept for the process; made from the responses if none fits (a wave closed
+    before partitions were stored; each process then makes its own). Only closed waves' results are published
+    (`Wave.results_published`): an open wave's is made afresh, for tests and benchmarks that read one."""
+    fingerprint = protection_fingerprint(conn, wave_id, k)
+    if fingerprint is None:
+        return make_protection(conn, wave_id, k)
+    key = (str(conn.engine.url), wave_id, fingerprint)
+    if key not in _CLOSED:
+        stored = conn.execute(
+            select(PROTECTION.c.data).where(PROTECTION.c.wave_id == wave_id, PROTECTION.c.fingerprint == fingerprint)
+        ).scalar_one_or_none()
         if len(_CLOSED) > 64:
             _CLOSED.pop(next(iter(_CLOSED)))
-        _CLOSED[key] = protection
-    return protection
+        _CLOSED[key] = decode(stored) if stored is not None else make_protection(conn, wave_id, k)
+    return _CLOSED[key]
 
 
 def invitations_per_cluster(conn: Connection, wave_id: int) -> tuple[dict[int, int], int]:

@@ -25,6 +25,8 @@ blocks, and is skipped (stays withheld) otherwise.
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -91,6 +93,33 @@ class Protection:
         if item not in self.answers:
             return self.withheld(filters)
         return filters not in self.answers[item]
+
+
+#: Goes into a stored partition's fingerprint: a change to the rule below makes every stored one obsolete.
+RULE_VERSION = 1
+
+
+def encode(protection: Protection) -> bytes:
+    """The protection as compressed JSON, for storing: its cells, and per item the positions of its cells among
+    them (cluster keys are numbers, every other key text, as JSON keeps them)."""
+    published = sorted(protection.published, key=repr)
+    position = {cell: index for index, cell in enumerate(published)}
+    document = {
+        "k": protection.k,
+        "published": [[list(pair) for pair in cell] for cell in published],
+        "answers": {item: sorted(position[cell] for cell in cells) for item, cells in protection.answers.items()},
+    }
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode())
+
+
+def decode(data: bytes) -> Protection:
+    document = json.loads(zlib.decompress(data))
+    published = [tuple((dimension, key) for dimension, key in cell) for cell in document["published"]]
+    return Protection(
+        k=document["k"],
+        published=frozenset(published),
+        answers={item: frozenset(published[i] for i in indices) for item, indices in document["answers"].items()},
+    )
 
 
 def cells_of(atom: Atom) -> Iterable[Filters]:
@@ -179,8 +208,11 @@ def _partition(
         indices = members[cell]
         touched = block_of[indices]
         splits = []
-        for block in np.unique(touched).tolist():
-            inside = indices[touched == block]
+        first = int(touched[0])
+        # Most cells lie inside one block (a finer cell within a coarser one already split off): skip unique().
+        blocks = [first] if (touched == first).all() else np.unique(touched).tolist()
+        for block in blocks:
+            inside = indices if len(blocks) == 1 else indices[touched == block]
             n_in = int(sizes[inside].sum())
             if n_in == block_n[block]:
                 continue  # the whole block is inside: nothing to split
@@ -196,8 +228,12 @@ def _partition(
                 block_answers.append(counts_in)
                 block_n[block] -= n_in
                 block_answers[block] = counts_out
+    # Only cells of at least k responses can be unions of blocks (each block holds k or more).
     published = set()
-    for cell, indices in members.items():
-        if sum(block_n[block] for block in np.unique(block_of[indices]).tolist()) == cell_n[cell]:
+    for cell in ((), *candidates):
+        touched = block_of[members[cell]]
+        first = int(touched[0])
+        blocks = [first] if (touched == first).all() else np.unique(touched).tolist()
+        if sum(block_n[block] for block in blocks) == cell_n[cell]:
             published.add(cell)
     return published

@@ -59,8 +59,8 @@ BY = {
     "name": "by",
     "in": "query",
     "required": False,
-    "schema": {"type": "string", "enum": list(GROUPS)},
-    "description": "Break the figures down by this dimension",
+    "schema": {"type": "string", "enum": ["", *GROUPS]},
+    "description": "Break the figures down by this dimension (empty, as a form sends it: no breakdown)",
 }
 WAVE = {
     "name": "wave",

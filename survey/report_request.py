@@ -6,7 +6,6 @@ from __future__ import annotations
 from babel import Locale
 from flask import abort, current_app, request
 from flask_babel import get_locale, gettext
-from flask_login import current_user
 
 from reports import charts
 from reports.context import Survey
@@ -16,7 +15,7 @@ from reports.sections import section_titles as _section_titles
 from survey.access import visible_cluster_ids
 from survey.cache import cached_survey
 from survey.database import report_connection
-from survey.models import Role, Wave, WaveState
+from survey.models import Wave, WaveState
 from survey.queries.lookups import by_slug
 
 _ENGLISH = Locale("en")
@@ -35,22 +34,15 @@ def refuse_hidden_clusters(survey: Survey, visible: frozenset[int] | None) -> No
         abort(404)
 
 
-def published_only() -> bool:
-    """Release control (`Wave.results_published`): everyone but admins reads closed waves only."""
-    return current_user.role is not Role.ADMIN
-
-
 def not_yet_published(slug: str) -> bool:
-    """Is this an open wave whose results the reader will see once it closes?"""
-    if not published_only():
-        return False
+    """Is this an open wave, whose results every reader sees once it closes (`Wave.results_published`)?"""
     wave = by_slug(Wave, slug)
     return wave is not None and wave.state is WaveState.OPEN
 
 
 def survey_or_404(slug: str) -> Survey:
     survey = cached_survey(
-        report_connection(), slug, translate=gettext, locale=str(get_locale() or "en"), published_only=published_only()
+        report_connection(), slug, translate=gettext, locale=str(get_locale() or "en"), published_only=True
     )
     if survey is None:
         if not_yet_published(slug):

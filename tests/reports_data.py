@@ -138,7 +138,7 @@ def populate(
     make_cluster, make_invited, open_wave, seed: int = 7, extra_name: str | None = None, close: bool = True
 ) -> Scenario:
     """39 responses to the wave in four overlapping clusters, and 25 of them to an earlier wave; both closed
-    (unless `close` is false: then the wave stays open, and only admins see its results).
+    (unless `close` is false: then the wave stays open, and nobody sees its results yet).
 
     Made once per test process through the real operations (64 submissions took one to two seconds a test);
     later tests starting from the same state get the same rows, ids included, inserted directly."""

@@ -17,7 +17,8 @@ import survey.views.reports
 from survey import clock
 from survey.cache import ReportCache
 from survey.extensions import db
-from survey.models import Organisation
+from survey.models import Organisation, Response
+from survey.operations.platform import close_wave
 from survey.operations.setup import invite_organisation
 from tests.conftest import complete_answers, csrf_token
 from tests.reports_data import populate
@@ -48,7 +49,7 @@ def scenario(make_cluster, make_invited, open_wave):
 
 @pytest.fixture
 def open_scenario(make_cluster, make_invited, open_wave):
-    """The scenario with its wave still open: submissions go in, and admins see each one at once."""
+    """The scenario with its wave still open: submissions go in; results are published at the close."""
     return populate(make_cluster, make_invited, open_wave, close=False)
 
 
@@ -94,18 +95,19 @@ def test_repeated_reports_come_from_the_cache(cache, scenario, policymaker, monk
     assert 'name="csrf_token"' in again.data.decode()
 
 
-def test_a_submission_is_counted_at_once(cache, open_scenario, admin, make_invited, client):
-    scenario, policymaker = open_scenario, admin  # an open wave's results are the admins' (release control)
-    before = {row["technology"]: row for row in _total(policymaker)}
+def test_the_close_publishes_every_response_at_once(cache, open_scenario, policymaker, make_invited, client):
+    scenario = open_scenario
+    assert policymaker.get("/api/v1/surveys/wave-2021/adoption").status_code == 404  # open: not published
     invited = make_invited(clusters=[scenario.clusters["alpha"]])
     form = client.get(invited.url)
     questionnaire = scenario.wave.questionnaire.parsed
     data = {**complete_answers(questionnaire), "csrf_token": csrf_token(form.data.decode()), "action": "submit"}
     assert client.post(invited.url, data=data).status_code == 303
-    after = {row["technology"]: row for row in _total(policymaker)}
-    assert all(after[tech]["n"] == before[tech]["n"] + 1 for tech in before)
+    close_wave(scenario.wave, clock.now())
+    db.session.commit()
+    total = db.session.query(Response).filter_by(wave_id=scenario.wave.id).count()
+    assert {row["n"] for row in _total(policymaker)} == {total}
     page = policymaker.get("/reports/wave-2021").data.decode()
-    total = before[next(iter(before))]["n"] + 1
     assert re.search(rf"<td class=\"num\">{total}</td>", page), "the response rate table counts the new response"
 
 
@@ -184,9 +186,10 @@ def _invited(page: bytes, cluster: str = "") -> int:
 def test_a_submission_does_not_count_the_invitations_again(
     cache, open_scenario, admin, make_invited, client, monkeypatch
 ):
-    scenario, policymaker = open_scenario, admin  # an open wave's results are the admins' (release control)
+    """While a wave runs, its status (invited and answered per cluster) is read after every submission."""
+    scenario = open_scenario
     invited = make_invited(clusters=[scenario.clusters["alpha"]])
-    before = policymaker.get("/reports/wave-2021").data
+    before = _status(admin)
     for module in (survey.cache, reports.results):
         monkeypatch.setattr(module, "invitations_per_cluster", _refuse)
     form = client.get(invited.url)
@@ -196,9 +199,15 @@ def test_a_submission_does_not_count_the_invitations_again(
         "action": "submit",
     }
     assert client.post(invited.url, data=data).status_code == 303
-    after = policymaker.get("/reports/wave-2021").data
-    assert _main(after) != _main(before), "the page counts the new response"
-    assert _invited(after, "alpha") == _invited(before, "alpha")
+    after = _status(admin)
+    assert after["alpha"]["responses"] == before["alpha"]["responses"] + 1, "the status counts the new response"
+    assert after["alpha"]["invited"] == before["alpha"]["invited"]
+
+
+def _status(client) -> dict[str, dict]:
+    response = client.get("/api/v1/surveys/wave-2021/status")
+    assert response.status_code == 200
+    return {row["cluster"]: row for row in response.get_json()["clusters"]}
 
 
 def test_new_invitations_and_members_are_counted_at_once(cache, scenario, policymaker):

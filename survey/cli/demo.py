@@ -17,6 +17,7 @@ from survey.extensions import db
 from survey.models import Cluster, Invitation, Organisation, Response, Role, User, Wave
 from survey.models.invitations import hash_token, new_token
 from survey.operations.accounts import create_user, find_user, set_password
+from survey.operations.protections import store_protection
 from survey.operations.setup import create_wave, load_questionnaire
 from survey.operations.tallies import apply_counts, response_counts
 from survey.queries.lookups import by_slug
@@ -313,6 +314,7 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
     token = demo_invitation.issue_token()
     db.session.add(demo_invitation)
     db.session.flush()
+    store_protection(previous, now)  # as closing it would have (survey/operations/protections.py)
     return DemoResult(wave=wave, demo_link_token=token, responses=responses)
 
 

@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 
 from survey import clock
 from survey.extensions import db
-from survey.models import Cluster, Invitation, Organisation, Response, Wave, WaveStateError
+from survey.models import Cluster, Invitation, Organisation, Response, Wave, WaveState, WaveStateError
 from survey.operations.invitations import invitation_link
+from survey.operations.platform import close_wave, open_wave
+from survey.operations.protections import publish_results
 from survey.queries.lookups import by_slug
 
 
@@ -117,13 +119,15 @@ def list_surveys_command() -> None:
         click.echo(f"{wave.slug}\t{wave.state}\t{dates}\t{counts.get(wave.id, 0)} responses\t{wave.title}")
 
 
-def _transition(slug: str, action: str) -> None:
+def _transition(slug: str, action) -> None:
     wave = wave_or_fail(slug)
     try:
-        getattr(wave, action)(clock.now())
+        action(wave, clock.now())
     except WaveStateError as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
+    if wave.state is WaveState.CLOSED:
+        publish_results(wave)
     click.echo(f"{wave.slug}\t{wave.state}")
 
 
@@ -131,11 +135,11 @@ def _transition(slug: str, action: str) -> None:
 @click.argument("slug")
 def open_survey_command(slug: str) -> None:
     """Open a draft wave for answers."""
-    _transition(slug, "open")
+    _transition(slug, open_wave)
 
 
 @surveys_group.command("close")
 @click.argument("slug")
 def close_survey_command(slug: str) -> None:
     """Close an open wave: its invitation links stop working."""
-    _transition(slug, "close")
+    _transition(slug, close_wave)

@@ -4,6 +4,7 @@ from survey.models.audit import DownloadLog
 from survey.models.clusters import Cluster, Contact, Organisation, membership
 from survey.models.invitations import Invitation, hash_token
 from survey.models.mailings import Mailing, MailKind
+from survey.models.protections import WaveProtection
 from survey.models.responses import Draft, Response, response_cluster
 from survey.models.tallies import Tally
 from survey.models.users import ApiToken, LoginSession, Role, User, user_cluster
@@ -27,6 +28,7 @@ __all__ = [
     "User",
     "Wave",
     "WaveState",
+    "WaveProtection",
     "WaveStateError",
     "hash_token",
     "membership",

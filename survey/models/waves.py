@@ -99,16 +99,16 @@ class Wave(db.Model):
 
     @hybrid_property
     def results_published(self) -> bool:
-        """Release control: readers other than admins see a wave's results once it has closed, when its answers
-        no longer change, so that comparing two moments never shows what one organisation answered (or its
-        profile, from which groups grew). Admins see open waves' results as they come in."""
+        """Release control: a wave's results are shown once it has closed, when its answers no longer change, so
+        that comparing two moments never shows what one organisation answered (or its profile, from which groups
+        grew). That holds for every reader, admins included: while a wave runs, its wave pages show who has
+        answered, not what."""
         return self.state == WaveState.CLOSED
 
     @staticmethod
-    def with_results(published_only: bool = False):
-        """Waves whose results may be shown (with `published_only`, to readers other than admins), newest first."""
-        rule = Wave.results_published if published_only else Wave.visible_to_readers
-        return select(Wave).where(rule).order_by(Wave.opens_on.desc().nulls_last(), Wave.slug.desc())
+    def with_results():
+        """Waves whose results may be shown, newest first."""
+        return select(Wave).where(Wave.results_published).order_by(Wave.opens_on.desc().nulls_last(), Wave.slug.desc())
 
     def __repr__(self) -> str:
         return f"<Wave {self.slug} {self.state}>"

@@ -32,6 +32,7 @@ from survey.operations.platform import (
     open_wave,
     save_cluster,
 )
+from survey.operations.protections import publish_results
 
 log = logging.getLogger(__name__)
 
@@ -253,5 +254,6 @@ def open_survey(wave_id: int):
 @allow("admin")
 def close_survey(wave_id: int):
     wave = _transition(wave_id, close_wave)
+    publish_results(wave)
     flash(_("%(title)s is closed: its invitation links no longer work.", title=wave.title))
     return redirect(url_for(".waves"), code=303)

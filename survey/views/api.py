@@ -37,7 +37,7 @@ from survey.operations.responses import (
     submit_response,
 )
 from survey.queries.lookups import wave_or_404
-from survey.report_request import READERS, not_yet_published, published_only, refuse_hidden_clusters
+from survey.report_request import READERS, not_yet_published, refuse_hidden_clusters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Reads are limited per user (API token or session); the submission endpoint has its own limit below.
@@ -51,7 +51,7 @@ limiter.limit(
 
 def _report_or_404(slug: str):
     """The wave as reports see it, with the reader's cluster scope checked against the query."""
-    report = cached_survey(report_connection(), slug, published_only=published_only())
+    report = cached_survey(report_connection(), slug, published_only=True)
     if report is None:
         abort(404, "results are published when the wave closes" if not_yet_published(slug) else "no such survey")
     refuse_hidden_clusters(report, visible_cluster_ids())

@@ -242,7 +242,7 @@ def _render_wave(cluster: Cluster, wave: Wave, links_form: LinksForm, send_form:
         cluster=cluster,
         wave=wave,
         roster=roster,
-        last_published=db.session.scalars(Wave.with_results(published_only=True).limit(1)).first(),
+        last_published=db.session.scalars(Wave.with_results().limit(1)).first(),
         links_form=links_form,
         send_form=send_form,
         mail_configured=mail_configured(),
