@@ -10,7 +10,7 @@ feasible points already found differ by k on it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,14 +33,20 @@ class Finding:
         return self.high - self.low
 
 
-def audit(atoms: Sequence[Atom], published: Iterable[Filters], k: int) -> list[Finding]:
-    """The withheld cells whose number of responses a reader can pin down to a range narrower than k."""
+def audit(
+    atoms: Sequence[Atom], published: Iterable[Filters], k: int, known: Callable[[Atom], bool] | None = None
+) -> list[Finding]:
+    """The withheld cells whose number of responses a reader can pin down to a range narrower than k.
+
+    `known` marks the atoms the reader knows the size of (a manager knows which of their members answered,
+    and their profiles): those are fixed in every program, and a cell made only of them is no finding."""
     atoms = [atom for atom in atoms if atom.n > 0]
     if not atoms:
         return []
     members = cell_members(atoms)
+    fixed = [index for index, atom in enumerate(atoms) if known is not None and known(atom)]
     shown = [cell for cell in set(published) if cell in members]
-    withheld = [cell for cell in members if cell not in set(shown)]
+    withheld = [cell for cell in members if cell not in set(shown) and not set(members[cell]) <= set(fixed)]
     if not withheld:
         return []
     sizes = np.array([atom.n for atom in atoms], dtype=float)
@@ -48,8 +54,12 @@ def audit(atoms: Sequence[Atom], published: Iterable[Filters], k: int) -> list[F
     for row, cell in enumerate(shown):
         rows += [row] * len(members[cell])
         columns += members[cell]
-    equations = csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(shown), len(atoms)))
-    values = equations @ sizes if shown else None
+    for row, index in enumerate(fixed, start=len(shown)):  # what the reader knows: one equation per atom
+        rows.append(row)
+        columns.append(index)
+    count = len(shown) + len(fixed)
+    equations = csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(count, len(atoms)))
+    values = equations @ sizes if count else None
     # Feasible points found so far (every one satisfies all published counts): two of them whose sums over a
     # cell differ by k already prove that cell's range at least k wide, so most cells need no program solved.
     # The true counts are one; every program solved adds its optimum.
@@ -66,7 +76,7 @@ def audit(atoms: Sequence[Atom], published: Iterable[Filters], k: int) -> list[F
         for sign in (1.0, -1.0):
             result = linprog(
                 sign * objective,
-                A_eq=equations if shown else None,
+                A_eq=equations if count else None,
                 b_eq=values,
                 bounds=(0, None),
                 method="highs",

@@ -277,15 +277,6 @@ def test_unknown_link_is_a_404_page(client, invited):
     assert client.post("/r/not-a-real-token", data={}).status_code == 404
 
 
-def test_closed_wave_is_a_410_page(client, invited):
-    invited.wave.close(clock.now())
-    db.session.commit()
-    response = client.get(invited.url)
-    assert response.status_code == 410
-    assert "can no longer be used" in response.get_data(as_text=True)
-    assert client.post(invited.url, data={}).status_code == 410
-
-
 def test_link_expires_after_the_closing_date(client, invited):
     invited.wave.closes_on = clock.today() - timedelta(days=1)
     db.session.commit()

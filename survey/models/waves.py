@@ -85,11 +85,24 @@ class Wave(db.Model):
 
     def accepts_answers(self, today: date) -> bool:
         """True while respondents may submit or change answers."""
-        if self.state is not WaveState.OPEN:
-            return False
+        return self.why_no_answers(today) is None
+
+    def why_no_answers(self, today: date) -> str | None:
+        """Why respondents cannot answer today: "not_open" (a draft), "not_yet" (its first day is to come),
+        "closed" (closed, or past its last day); None while they can."""
+        if self.state is WaveState.DRAFT:
+            return "not_open"
+        if self.state is WaveState.CLOSED or (self.closes_on is not None and today > self.closes_on):
+            return "closed"
         if self.opens_on is not None and today < self.opens_on:
-            return False
-        return self.closes_on is None or today <= self.closes_on
+            return "not_yet"
+        return None
+
+    def closed_on(self) -> date | None:
+        """The day answers stopped: the close, or the last day if that came first."""
+        if self.closed_at is not None and (self.closes_on is None or self.closed_at.date() < self.closes_on):
+            return self.closed_at.date()
+        return self.closes_on
 
     @hybrid_property
     def visible_to_readers(self) -> bool:

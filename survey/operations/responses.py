@@ -22,7 +22,13 @@ class LinkNotFound(Exception):
 
 
 class LinkExpired(Exception):
-    """The invitation exists but its wave no longer (or not yet) takes answers, or it was revoked."""
+    """The invitation exists but its wave no longer (or not yet) takes answers, or it was revoked: `reason` is
+    one of `Wave.why_no_answers`' reasons, or "replaced" for a revoked link."""
+
+    def __init__(self, reason: str = "closed", invitation: Invitation | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.invitation = invitation
 
 
 def find_invitation(token: str, today: date) -> Invitation:
@@ -35,8 +41,11 @@ def find_invitation(token: str, today: date) -> Invitation:
     invitation = db.session.scalars(query).one_or_none() if token else None
     if invitation is None:
         raise LinkNotFound()
-    if invitation.revoked_at is not None or not invitation.wave.accepts_answers(today):
-        raise LinkExpired()
+    if invitation.revoked_at is not None:
+        raise LinkExpired("replaced", invitation)
+    reason = invitation.wave.why_no_answers(today)
+    if reason is not None:
+        raise LinkExpired(reason, invitation)
     return invitation
 
 

@@ -172,6 +172,18 @@ def status(slug: str):
     return jsonify(body)
 
 
+def _gone(gone: LinkExpired) -> str:
+    """Why this invitation takes no answers, with the day that matters."""
+    wave = gone.invitation.wave if gone.invitation is not None else None
+    if gone.reason == "replaced":
+        return "this invitation link was replaced by a newer one: ask the cluster organisation for it"
+    if wave is not None and gone.reason == "not_yet" and wave.opens_on:
+        return f"the survey wave opens on {wave.opens_on.isoformat()}"
+    if wave is not None and gone.reason == "closed" and wave.closed_on():
+        return f"the survey wave closed on {wave.closed_on().isoformat()}: answers are no longer accepted"
+    return "the survey wave does not take answers"
+
+
 def _submit_limit() -> str:
     return current_app.config.get("API_SUBMIT_RATE_LIMIT", "30 per minute")
 
@@ -224,8 +236,8 @@ def submit(slug: str):
         invitation = find_invitation(token if len(token) <= 200 else "", clock.today())
     except LinkNotFound:
         abort(404, "unknown invitation token")
-    except LinkExpired:
-        abort(410, "this invitation no longer accepts answers")
+    except LinkExpired as gone:
+        abort(410, _gone(gone))
     if invitation.wave.slug != slug:
         abort(404, "unknown invitation token")
     questionnaire = invitation.wave.questionnaire.parsed
@@ -247,9 +259,9 @@ def submit(slug: str):
     key = given_key or new_edit_key()
     try:
         response, created = submit_response(invitation, form.values(), clock.now(), key)
-    except LinkExpired:  # the wave closed while this was on its way
+    except LinkExpired as gone:  # the wave closed while this was on its way
         db.session.rollback()
-        abort(410, "this invitation no longer accepts answers")
+        abort(410, _gone(LinkExpired(gone.reason, invitation)))
     except AnswersLocked:
         db.session.rollback()
         abort(409, "answers were submitted already: send the edit_key given then as X-Edit-Key to replace them")

@@ -63,8 +63,20 @@ def _invitation_or_abort(token: str):
         return find_invitation(token, clock.today())
     except LinkNotFound:
         abort(404, _("This invitation link is not known. Check that you copied the whole link from the e-mail."))
-    except LinkExpired:
-        abort(410)
+
+
+def _no_answers(gone: LinkExpired, invitation, form=None):
+    """The page for a link that takes no answers now, saying why and what became of the organisation's answers.
+    With `form` (answers that arrived too late), the questionnaire with every answer in it: nothing typed is
+    lost, though none of it was stored."""
+    context = {"invitation": invitation, "reason": gone.reason, "response": find_response(invitation)}
+    if form is None:
+        return render_template("respond/unavailable.html", **context), 410
+    questionnaire = displayed_questionnaire(invitation.wave.questionnaire.parsed)
+    page = render_template(
+        "respond/questionnaire.html", form=form, questionnaire=questionnaire, source="form", saved=False, **context
+    )
+    return page, 410
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
@@ -82,7 +94,12 @@ def _invitation_or_abort(token: str):
     error_message=lambda: _("Your answers arrived too often in a short time. Please wait a minute and send again."),
 )
 def questionnaire(token: str):
-    invitation = _invitation_or_abort(token)
+    try:
+        invitation = _invitation_or_abort(token)
+    except LinkExpired as gone:
+        invitation = gone.invitation
+        posted = questionnaire_form(invitation.wave.questionnaire.parsed)() if request.method == "POST" else None
+        return _no_answers(gone, invitation, posted)
     questionnaire = invitation.wave.questionnaire.parsed
     form_class = questionnaire_form(questionnaire)
 
@@ -127,9 +144,9 @@ def questionnaire(token: str):
     key = key or new_edit_key()
     try:
         submit_response(invitation, form.values(), clock.now(), key)
-    except LinkExpired:  # the wave closed while this was on its way
+    except LinkExpired as gone:  # the wave closed while this was on its way
         db.session.rollback()
-        abort(410)
+        return _no_answers(gone, invitation, form)
     except AnswersLocked:
         db.session.rollback()
         return _locked(invitation, 409)
@@ -139,7 +156,10 @@ def questionnaire(token: str):
 
 @bp.get("/<token>/submitted")
 def submitted(token: str):
-    invitation = _invitation_or_abort(token)
+    try:
+        invitation = _invitation_or_abort(token)
+    except LinkExpired as gone:
+        return _no_answers(gone, gone.invitation)
     response = find_response(invitation)
     if response is None:
         return redirect(url_for(".questionnaire", token=token))

@@ -1,0 +1,90 @@
+"""What a respondent is told when a link takes no answers (issue 16): the right reason with its day, what became
+of the organisation's answers, and, for answers that arrive too late, the questionnaire with every one of them."""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+
+from babel.dates import format_date
+from sqlalchemy import select
+
+from survey import clock
+from survey.extensions import db
+from survey.models import Draft, Response
+from survey.operations.platform import close_wave
+from tests.conftest import complete_answers, csrf_token
+
+
+def _text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _long(day) -> str:
+    return format_date(day, "long", locale="en")
+
+
+def test_a_closed_wave_says_when_it_closed_and_that_no_answers_are_taken(client, invited):
+    close_wave(invited.wave, clock.now())
+    db.session.commit()
+    response = client.get(invited.url)
+    page = _text(response)
+    assert response.status_code == 410
+    assert f"closed on {_long(clock.today())}" in page
+    assert "are counted" not in page and "expired" not in page.lower()
+
+
+def test_an_organisation_that_answered_is_told_its_answers_are_counted(client, invited):
+    questionnaire = invited.wave.questionnaire.parsed
+    form = client.get(invited.url)
+    data = {**complete_answers(questionnaire), "csrf_token": csrf_token(form.data.decode()), "action": "submit"}
+    assert client.post(invited.url, data=data).status_code == 303
+    submitted_on = db.session.scalars(select(Response.updated_at)).one()
+    close_wave(invited.wave, clock.now())
+    db.session.commit()
+    for url in (invited.url, invited.url + "/submitted"):
+        page = _text(client.get(url))
+        assert f"answers of {_long(submitted_on)} are counted" in page, url
+
+
+def test_a_wave_whose_first_day_is_to_come_says_when_it_opens(client, invited):
+    opens_on = clock.today() + timedelta(days=3)
+    invited.wave.opens_on = opens_on
+    db.session.commit()
+    response = client.get(invited.url)
+    page = _text(response)
+    assert response.status_code == 410
+    assert f"opens on {_long(opens_on)}" in page
+    assert "closed" not in page and "expired" not in page.lower()
+    api = client.post(
+        f"/api/v1/surveys/{invited.wave.slug}/responses", json={}, headers={"Authorization": f"Bearer {invited.token}"}
+    )
+    assert api.status_code == 410 and opens_on.isoformat() in api.get_json()["error"]
+
+
+def test_answers_sent_after_the_close_come_back_in_the_form(client, invited):
+    """The respondent filled in the whole form; the wave closed before they pressed Submit."""
+    questionnaire = invited.wave.questionnaire.parsed
+    form = client.get(invited.url)
+    typed = complete_answers(questionnaire, comments="Our plans for 2027 are not final yet.")
+    typed["employees_now"] = "137"
+    close_wave(invited.wave, clock.now())
+    db.session.commit()
+    for action in ("submit", "save"):
+        response = client.post(
+            invited.url, data={**typed, "csrf_token": csrf_token(form.data.decode()), "action": action}
+        )
+        page = _text(response)
+        assert response.status_code == 410, action
+        assert "could not be stored" in page and f"closed on {_long(clock.today())}" in page
+        assert "Our plans for 2027 are not final yet." in page and 'value="137"' in page
+        assert 'name="action"' not in page  # nothing to send it to
+    assert db.session.scalars(select(Response)).all() == [] and db.session.scalars(select(Draft)).all() == []
+
+
+def test_a_revoked_link_says_it_was_replaced_and_whom_to_ask(client, invited):
+    invited.invitation.revoked_at = clock.now()
+    db.session.commit()
+    response = client.get(invited.url)
+    assert response.status_code == 410
+    assert "replaced by a newer one" in _text(response) and "ask the cluster organisation" in _text(response)
