@@ -80,12 +80,9 @@ class ClusterForm(FlaskForm):
         self.ecosystem.choices = options(_("Choose…"), ecosystems)
 
 
-class WaveForm(FlaskForm):
-    slug = StringField(
-        _l("Short name for web addresses"),
-        filters=[strip],
-        validators=[DataRequired(_l("Enter a short name.")), Length(max=64), SLUG],
-    )
+class WaveDatesForm(FlaskForm):
+    """What may change while a wave is not closed: its title and dates (extending the closing date)."""
+
     title = StringField(
         _l("Title"),
         filters=[strip],
@@ -101,6 +98,18 @@ class WaveForm(FlaskForm):
         validators=[Optional()],
         description=_l("Invitation links stop working after this day."),
     )
+
+    def validate_closes_on(self, field) -> None:
+        if field.data and self.opens_on.data and field.data < self.opens_on.data:
+            raise ValidationError(_("The last day cannot be before the first day."))
+
+
+class WaveForm(WaveDatesForm):
+    slug = StringField(
+        _l("Short name for web addresses"),
+        filters=[strip],
+        validators=[DataRequired(_l("Enter a short name.")), Length(max=64), SLUG],
+    )
     source = SelectField(
         _l("Questionnaire"), description=_l("Asking the previous survey's questionnaire keeps the results comparable.")
     )
@@ -108,7 +117,3 @@ class WaveForm(FlaskForm):
     def __init__(self, *args, source_choices: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.source.choices = [SelectChoice(value, label) for value, label in source_choices]
-
-    def validate_closes_on(self, field) -> None:
-        if field.data and self.opens_on.data and field.data < self.opens_on.data:
-            raise ValidationError(_("The last day cannot be before the first day."))

@@ -124,7 +124,11 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("admin.waves", "GET"): [Case(admins(200))],
     ("admin.new_wave", "GET"): [Case(admins(200))],
     ("admin.new_wave", "POST"): [Case(admins(422))],
+    ("admin.edit_wave", "GET"): [Case(admins(200))],
+    ("admin.edit_wave", "POST"): [Case(admins(303))],  # nothing posted: the wave as it is, saved again
+    ("admin.open_survey", "GET"): [Case(admins(200))],  # the confirmation page
     ("admin.open_survey", "POST"): [Case(admins(303))],
+    ("admin.close_survey", "GET"): [Case(admins(200))],
     ("admin.close_survey", "POST"): [Case(admins(303))],
     # Reports and the JSON API (what issue 4 requires of them).
     ("reports.index", "GET"): [Case(logged_in(200))],
@@ -251,7 +255,7 @@ def _values(world: World, persona: str, rule: Rule) -> dict[str, object]:
         "name": "adoption",
         "user_id": world.spare_user.id,
         "cluster_id": world.org_a1.clusters[0].id,
-        "wave_id": world.draft.id if rule.endpoint == "admin.open_survey" else world.wave.id,
+        "wave_id": world.draft.id if rule.endpoint == "admin.open_survey" else world.wave.id,  # edit: not closed
         "token_id": world.api_tokens[persona].id if persona in world.api_tokens else 1,
         "fmt": (rule.defaults or {}).get("fmt"),  # downloads: one rule per file type
     }

@@ -209,3 +209,57 @@ def test_open_and_close_a_wave(admin_client, invited):
     assert _post(admin_client, "/admin/waves/9999/close", page="/admin/waves").status_code == 404
     db.session.expire_all()
     assert invited.wave.state is WaveState.CLOSED and invited.wave.closed_at <= clock.now()
+
+
+def test_closing_asks_first_and_says_what_it_will_do(admin_client, invited, make_invited):
+    from survey.operations.responses import save_draft
+    from tests.conftest import complete_answers
+
+    waiting = make_invited()
+    save_draft(waiting.invitation, complete_answers(waiting.wave.questionnaire.parsed), clock.now())
+    db.session.commit()
+    url = f"/admin/waves/{invited.wave.id}/close"
+    assert f'href="{url}"' in admin_client.get("/admin/waves").get_data(as_text=True)
+    page = admin_client.get(url)
+    text = unescape(page.get_data(as_text=True))
+    assert page.status_code == 200
+    assert "1 organisation has saved answers without submitting them: they will not be counted." in text
+    assert "0 responses are counted, from 2 invited organisations." in text
+    assert f'action="{url}"' in text  # the button that closes, in a form that needs no script
+    db.session.expire_all()
+    assert invited.wave.state is WaveState.OPEN  # asking changed nothing
+    assert admin_client.post(url, data={"csrf_token": csrf_token(text)}).status_code == 303
+    db.session.expire_all()
+    assert invited.wave.state is WaveState.CLOSED
+
+
+def test_extending_the_last_day_brings_the_links_back(admin_client, invited):
+    from datetime import timedelta
+
+    respondent = admin_client.application.test_client()
+    invited.wave.closes_on = clock.today() - timedelta(days=1)
+    db.session.commit()
+    assert "Past its last day" in unescape(admin_client.get("/admin/waves").get_data(as_text=True))
+    assert respondent.get(invited.url).status_code == 410
+    later = clock.today() + timedelta(days=14)
+    url = f"/admin/waves/{invited.wave.id}/edit"
+    data = {"title": "Survey 2021, extended", "opens_on": str(invited.wave.opens_on), "closes_on": str(later)}
+    assert _post(admin_client, url, data).status_code == 303
+    db.session.expire_all()
+    assert invited.wave.closes_on == later and invited.wave.title == "Survey 2021, extended"
+    assert respondent.get(invited.url).status_code == 200
+    wrong = _post(admin_client, url, {**data, "closes_on": str(invited.wave.opens_on - timedelta(days=1))})
+    assert wrong.status_code == 422 and "cannot be before the first day" in unescape(wrong.get_data(as_text=True))
+
+    invited.wave.close(clock.now())
+    db.session.commit()
+    assert admin_client.get(url).status_code == 409
+
+
+def test_a_wave_whose_first_day_is_to_come_is_listed_as_scheduled(admin_client, invited):
+    from datetime import timedelta
+
+    invited.wave.opens_on = clock.today() + timedelta(days=5)
+    db.session.commit()
+    row = unescape(admin_client.get("/admin/waves").get_data(as_text=True))
+    assert "<td>Scheduled</td>" in row

@@ -98,6 +98,14 @@ class Wave(db.Model):
             return "not_yet"
         return None
 
+    def phase(self, today: date) -> str:
+        """Where the wave stands for people: "draft", "scheduled" (open, its first day to come), "open", "ended"
+        (open, past its last day: answers stopped, results wait for the close) or "closed"."""
+        if self.state is WaveState.OPEN:
+            reason = self.why_no_answers(today)
+            return {"not_yet": "scheduled", "closed": "ended"}.get(reason or "", "open")
+        return self.state.value
+
     def closed_on(self) -> date | None:
         """The day answers stopped: the close, or the last day if that came first."""
         if self.closed_at is not None and (self.closes_on is None or self.closed_at.date() < self.closes_on):

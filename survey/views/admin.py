@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from forms.admin import ClusterForm, NewUserForm, UserRoleForm, WaveForm
+from forms.admin import ClusterForm, NewUserForm, UserRoleForm, WaveDatesForm, WaveForm
 from forms.validators import form_status
 from survey import clock
 from survey.access import allow
 from survey.extensions import db
-from survey.models import Cluster, Response, Role, User, Wave, WaveStateError
+from survey.models import Cluster, Draft, Invitation, Response, Role, User, Wave, WaveState, WaveStateError
 from survey.operations.accounts import (
     AccountError,
     activate_user,
@@ -194,7 +194,7 @@ def edit_cluster(cluster_id: int | None = None):
 def waves():
     all_waves = db.session.scalars(select(Wave).order_by(Wave.id.desc())).all()
     counts = dict(db.session.execute(select(Response.wave_id, func.count()).group_by(Response.wave_id)).all())
-    return render_template("admin/waves.html", waves=all_waves, counts=counts)
+    return render_template("admin/waves.html", waves=all_waves, counts=counts, today=clock.today())
 
 
 @bp.route("/waves/new", methods=["GET", "POST"])
@@ -242,17 +242,64 @@ def _transition(wave_id: int, change) -> Wave:
     return wave
 
 
-@bp.post("/waves/<id:wave_id>/open")
+@bp.route("/waves/<id:wave_id>/edit", methods=["GET", "POST"])
+@allow("admin")
+def edit_wave(wave_id: int):
+    """The title and dates, while the wave is not closed: extending the closing date keeps the links working."""
+    wave = _get_or_404(Wave, wave_id)
+    if wave.state is WaveState.CLOSED:
+        abort(409, _("The survey %(title)s is closed: its dates can no longer be changed.", title=wave.title))
+    form = WaveDatesForm(obj=wave)
+    if form.validate_on_submit():
+        wave.title, wave.opens_on, wave.closes_on = form.title.data, form.opens_on.data, form.closes_on.data
+        db.session.commit()
+        log.info("admin %s edited wave %s", current_user.id, wave.slug)
+        flash(_("%(title)s is saved.", title=wave.title))
+        return redirect(url_for(".waves"), code=303)
+    status = 200 if request.method == "GET" else form_status(form)
+    return render_template("admin/wave_edit.html", form=form, wave=wave), status
+
+
+def _confirm(wave: Wave, action: str):
+    """The page that says what opening or closing will do, with the button that does it (no script needed)."""
+    drafts = db.session.scalar(
+        select(func.count())
+        .select_from(Draft)
+        .join(Invitation, Invitation.id == Draft.invitation_id)
+        .outerjoin(
+            Response,
+            (Response.organisation_id == Invitation.organisation_id) & (Response.wave_id == Invitation.wave_id),
+        )
+        .where(Invitation.wave_id == wave.id, Response.id.is_(None))
+    )
+    invited = db.session.scalar(select(func.count()).select_from(Invitation).where(Invitation.wave_id == wave.id))
+    responses = db.session.scalar(select(func.count()).select_from(Response).where(Response.wave_id == wave.id))
+    return render_template(
+        "admin/wave_confirm.html",
+        wave=wave,
+        action=action,
+        drafts=drafts,
+        invited=invited,
+        responses=responses,
+        today=clock.today(),
+    )
+
+
+@bp.route("/waves/<id:wave_id>/open", methods=["GET", "POST"])
 @allow("admin")
 def open_survey(wave_id: int):
+    if request.method == "GET":
+        return _confirm(_get_or_404(Wave, wave_id), "open")
     wave = _transition(wave_id, open_wave)
     flash(_("%(title)s is open for answers.", title=wave.title))
     return redirect(url_for(".waves"), code=303)
 
 
-@bp.post("/waves/<id:wave_id>/close")
+@bp.route("/waves/<id:wave_id>/close", methods=["GET", "POST"])
 @allow("admin")
 def close_survey(wave_id: int):
+    if request.method == "GET":
+        return _confirm(_get_or_404(Wave, wave_id), "close")
     wave = _transition(wave_id, close_wave)
     publish_results(wave)
     flash(_("%(title)s is closed: its invitation links no longer work.", title=wave.title))

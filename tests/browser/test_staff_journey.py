@@ -137,7 +137,11 @@ def test_an_admin_creates_a_user_and_a_wave(live_server, new_page, checkpoint):
     page.get_by_role("button", name="Create survey").click()
     expect(page.get_by_role("status")).to_contain_text("is created as a draft")
     checkpoint(page, "waves")
-    page.get_by_role("row", name="Cluster technology survey 2025").get_by_role("button", name="Open").click()
+    page.get_by_role("row", name="Cluster technology survey 2025").get_by_role("link", name="Open…").click()
+    expect(page.get_by_role("heading", name="Open Cluster technology survey 2025?")).to_be_visible()
+    expect(page.get_by_text("Invitation links work from today.")).to_be_visible()
+    checkpoint(page, "wave-open-confirmation")
+    page.get_by_role("button", name="Open the survey").click()
     expect(page.get_by_role("status")).to_contain_text("is open for answers")
 
     page.goto(live_server.link("/admin/clusters"))
