@@ -98,7 +98,9 @@ class LinksForm(FlaskForm):
         _l("Which members"),
         choices=[
             SelectChoice("missing", _l("Members without a working link")),
-            SelectChoice("all", _l("All members: every earlier link stops working (answers already given are kept)")),
+            SelectChoice(
+                "all", _l("All members: the links they have, which keep working, and new ones for the others")
+            ),
         ],
         default="missing",
         validators=[DataRequired(_l("Choose which members get links."))],

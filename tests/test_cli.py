@@ -49,11 +49,13 @@ def test_demo_is_repeatable_with_a_seed_and_differs_between_clusters(runner):
     assert digital.count("using") / len(digital) > textiles.count("using") / len(textiles)
 
 
-def test_demo_run_again_keeps_data_and_prints_a_new_link(runner):
+def test_demo_run_again_keeps_data_and_prints_the_same_link(runner, client):
     first = runner.invoke(args=["demo", "--responses", "10"])
     second = runner.invoke(args=["demo", "--responses", "10"])
     assert second.exit_code == 0
-    assert first.stdout.strip().splitlines()[-1] != second.stdout.strip().splitlines()[-1]
+    link = second.stdout.strip().splitlines()[-1]
+    assert first.stdout.strip().splitlines()[-1] == link  # the demo organisation's link, still working
+    assert client.get("/r/" + LINK.match(link.removeprefix("Demo invitation link: ")).group(1)).status_code == 200
     assert "already loaded" in second.stderr
     assert db.session.scalar(select(func.count()).select_from(Wave)) == 2
 
@@ -83,22 +85,16 @@ def test_invitations_create_makes_what_is_missing_and_prints_one_link(runner, cl
     assert [c.email for c in db.session.scalars(select(Contact))] == ["ana@nova.example"]
     assert client.get(f"/r/{token}").status_code == 200
 
-    again = runner.invoke(
-        args=[
-            "invitations",
-            "create",
-            "--survey",
-            "wave-2021",
-            "--organisation",
-            "Nova Labs",
-            "--cluster",
-            "basque-digital",
-        ]
-    )
+    command = ["invitations", "create", "--survey", "wave-2021", "--organisation", "Nova Labs"]
+    again = runner.invoke(args=[*command, "--cluster", "basque-digital"])
     assert again.exit_code == 0
-    assert "earlier link no longer works" in again.stderr
-    assert client.get(f"/r/{token}").status_code == 404
-    assert client.get("/r/" + LINK.match(again.stdout.strip()).group(1)).status_code == 200
+    assert LINK.match(again.stdout.strip()).group(1) == token  # the same link, still working
+    replaced = runner.invoke(args=[*command, "--cluster", "basque-digital", "--new-link"])
+    assert replaced.exit_code == 0 and "now says it was replaced" in replaced.stderr
+    new_token = LINK.match(replaced.stdout.strip()).group(1)
+    assert new_token != token and client.get(f"/r/{new_token}").status_code == 200
+    old = client.get(f"/r/{token}")
+    assert old.status_code == 410 and "replaced by a newer one" in old.get_data(as_text=True)
     assert _count(Invitation) == 1 and _count(Organisation) == 1
 
 

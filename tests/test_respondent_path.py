@@ -103,15 +103,15 @@ def test_draft_is_kept_and_resumed_then_submitted(client, invited):
     assert saved.status_code == 303
     assert _responses() == 0 and _total(RESPONSES_ITEM, "") == 0  # a draft counts nowhere
 
-    # Resuming later, from a new browser, through the same link.
-    other_browser = client.application.test_client()
-    html = other_browser.get(invited.url).get_data(as_text=True)
+    # Resuming later, in the same browser, through the same link (another browser does not see the draft:
+    # tests/test_wave_messages.py).
+    html = client.get(invited.url).get_data(as_text=True)
     assert "answers saved earlier" in html
     assert _checked(html, "cloud") == ["using"] and _checked(html, "ai") == ["planning"]
     assert "Half done" in html
 
     complete = complete_answers(questionnaire, cloud="using", ai="planning")
-    assert _post(other_browser, invited, complete).status_code == 303
+    assert _post(client, invited, complete).status_code == 303
     assert _responses() == 1
     assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
 
@@ -286,9 +286,11 @@ def test_link_expires_after_the_closing_date(client, invited):
 def test_revoked_or_replaced_link_no_longer_works(client, invited):
     from survey.operations.setup import invite_organisation
 
-    _, new_token = invite_organisation(invited.wave, invited.organisation, clock.now())
+    _, same = invite_organisation(invited.wave, invited.organisation, clock.now())
+    assert same == invited.token  # asking again gives the working link again
+    _, new_token = invite_organisation(invited.wave, invited.organisation, clock.now(), new_link=True)
     db.session.commit()
-    assert client.get(invited.url).status_code == 404
+    assert client.get(invited.url).status_code == 410  # "replaced by a newer one"
     assert client.get(f"/r/{new_token}").status_code == 200
 
     invited.invitation.revoked_at = clock.now()

@@ -82,9 +82,31 @@ def test_answers_sent_after_the_close_come_back_in_the_form(client, invited):
     assert db.session.scalars(select(Response)).all() == [] and db.session.scalars(select(Draft)).all() == []
 
 
-def test_a_revoked_link_says_it_was_replaced_and_whom_to_ask(client, invited):
-    invited.invitation.revoked_at = clock.now()
+def test_a_replaced_or_revoked_link_says_so_and_whom_to_ask(client, invited):
+    from survey.operations.setup import invite_organisation
+
+    _, newer = invite_organisation(invited.wave, invited.organisation, clock.now(), new_link=True)
     db.session.commit()
     response = client.get(invited.url)
     assert response.status_code == 410
     assert "replaced by a newer one" in _text(response) and "ask the cluster organisation" in _text(response)
+    typed = complete_answers(invited.wave.questionnaire.parsed, comments="Typed into the old link.")
+    posted = client.post(invited.url, data={**typed, "action": "submit"})
+    assert posted.status_code == 410 and "Typed into the old link." in _text(posted)  # nothing typed is lost
+
+    invited.invitation.revoked_at = clock.now()
+    db.session.commit()
+    withdrawn = client.get(f"/r/{newer}")
+    assert withdrawn.status_code == 410 and "withdrawn by the cluster organisation" in _text(withdrawn)
+
+
+def test_a_draft_is_shown_only_in_the_browser_that_saved_it(app, invited):
+    """Two sittings in one browser continue the draft; the manager who sent the link, opening it, sees none."""
+    respondent, manager = app.test_client(), app.test_client()
+    page = respondent.get(invited.url)
+    typed = {"comments": "Half of it, from the first sitting.", "action": "save"}
+    saved = respondent.post(invited.url, data={**typed, "csrf_token": csrf_token(page.data.decode())})
+    assert saved.status_code == 303
+    assert "Half of it, from the first sitting." in _text(respondent.get(invited.url))  # the second sitting
+    elsewhere = _text(manager.get(invited.url))
+    assert "Half of it" not in elsewhere and "saved for your organisation in another web browser" in elsewhere

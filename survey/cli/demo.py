@@ -18,7 +18,7 @@ from survey.models import Cluster, Invitation, Organisation, Response, Role, Use
 from survey.models.invitations import hash_token, new_token
 from survey.operations.accounts import create_user, find_user, set_password
 from survey.operations.protections import store_protection
-from survey.operations.setup import create_wave, load_questionnaire
+from survey.operations.setup import create_wave, invite_organisation, load_questionnaire
 from survey.operations.tallies import apply_counts, response_counts
 from survey.queries.lookups import by_slug
 from survey.questionnaire import Questionnaire
@@ -310,10 +310,8 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
         clusters=[clusters[0]],
     )
     db.session.add(demo_org)
-    demo_invitation = Invitation(wave=wave, organisation=demo_org, created_at=now)
-    token = demo_invitation.issue_token()
-    db.session.add(demo_invitation)
     db.session.flush()
+    _, token = invite_organisation(wave, demo_org, now)
     store_protection(previous, now)  # as closing it would have (survey/operations/protections.py)
     return DemoResult(wave=wave, demo_link_token=token, responses=responses)
 

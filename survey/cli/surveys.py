@@ -48,7 +48,7 @@ def demo_command(responses: int, seed: int) -> None:
             raise click.ClickException("the database already holds surveys; the demo loads only into an empty one")
         _, token = invite_organisation(wave, organisation, now)
         db.session.commit()
-        click.echo("Demo data already loaded; issued a new link for the demo organisation.", err=True)
+        click.echo("Demo data already loaded; the demo organisation's link:", err=True)
     else:
         result = load_demo(responses, seed, now)
         db.session.commit()
@@ -71,11 +71,15 @@ def invitations_group() -> None:
 @click.option("--organisation", "organisation_name", required=True, help="Organisation name (created if new).")
 @click.option("--cluster", "cluster_slug", required=True, help="Slug of a cluster the organisation belongs to.")
 @click.option("--email", default=None, help="A contact person's e-mail address (kept apart from answers).")
-def create_invitation_command(survey_slug: str, organisation_name: str, cluster_slug: str, email: str | None) -> None:
+@click.option("--new-link", is_flag=True, help="Retire the organisation's current link and print a new one.")
+def create_invitation_command(
+    survey_slug: str, organisation_name: str, cluster_slug: str, email: str | None, new_link: bool
+) -> None:
     """Create what is missing and print the invitation link on one line.
 
-    A link is shown only once (it is stored hashed): running this again for the same organisation and wave
-    prints a new link and retires the old one. Answers already given are kept.
+    Running this again for the same organisation and wave prints the same link, which keeps working; with
+    --new-link it prints a new one and retires the old (which then says it was replaced). Answers already given
+    are kept.
     """
     from email_validator import EmailNotValidError, validate_email
 
@@ -98,10 +102,10 @@ def create_invitation_command(survey_slug: str, organisation_name: str, cluster_
     existed = db.session.scalar(
         select(func.count()).select_from(Invitation).filter_by(wave_id=wave.id, organisation_id=organisation.id)
     )
-    _, token = invite_organisation(wave, organisation, clock.now())
+    _, token = invite_organisation(wave, organisation, clock.now(), new_link=new_link)
     db.session.commit()
-    if existed:
-        click.echo("This organisation was already invited: its earlier link no longer works.", err=True)
+    if existed and new_link:
+        click.echo("This organisation was already invited: its earlier link now says it was replaced.", err=True)
     click.echo(invitation_link(token))
 
 

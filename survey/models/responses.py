@@ -69,3 +69,6 @@ class Draft(db.Model):
     #: The form's values by item code, as typed (already checked against the questionnaire).
     answers: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     saved_at: Mapped[datetime]
+    #: Hash of the key the saving browser keeps (as for submitted answers): whoever else holds the link, a
+    #: manager among them, never sees the draft. None for drafts saved before drafts had keys.
+    edit_key_hash: Mapped[str | None] = mapped_column(String(64))

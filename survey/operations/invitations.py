@@ -44,7 +44,8 @@ def check_wave_takes_invitations(wave: Wave) -> None:
 def issue_links(
     wave: Wave, members: Iterable[MemberStatus], now: datetime, only_missing: bool
 ) -> list[tuple[Organisation, str]]:
-    """New links for the members (only those without a working link, when `only_missing`), with their tokens."""
+    """The members' links (only those without a working link, when `only_missing`), with their tokens: a member's
+    working link is given again, not replaced (`invite_organisation`)."""
     check_wave_takes_invitations(wave)
     issued = []
     for member in members:
@@ -88,7 +89,8 @@ Compose = Callable[[Contact, Organisation, str], EmailMessage]
 def send_links(
     wave: Wave, members: Iterable[MemberStatus], kind: MailKind, compose: Compose, mailer: Mailer, now: datetime
 ) -> SendResult:
-    """E-mail each member's contacts a fresh link (an earlier link stops working; answers are kept).
+    """E-mail each member's contacts its link: the one it has, if that works (a reminder carries the link of the
+    first e-mail), a new one otherwise.
 
     When no message to a member goes out, that member keeps the link (or the absence of one) it had.
     """
@@ -99,7 +101,11 @@ def send_links(
         previous = db.session.scalars(
             select(Invitation).filter_by(wave_id=wave.id, organisation_id=organisation.id)
         ).one_or_none()
-        kept = (previous.token_hash, previous.revoked_at) if previous is not None else None
+        kept = (
+            (previous.token_hash, previous.revoked_at, previous.link_nonce, previous.replaced_token_hash)
+            if previous is not None
+            else None
+        )
         invitation, token = invite_organisation(wave, organisation, now)
         delivered = 0
         for contact in organisation.contacts:
@@ -115,7 +121,12 @@ def send_links(
             if kept is None:
                 db.session.delete(invitation)
             else:
-                invitation.token_hash, invitation.revoked_at = kept
+                (
+                    invitation.token_hash,
+                    invitation.revoked_at,
+                    invitation.link_nonce,
+                    invitation.replaced_token_hash,
+                ) = kept
             result.failed.append(organisation)
         db.session.flush()
     return result

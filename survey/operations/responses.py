@@ -23,7 +23,7 @@ class LinkNotFound(Exception):
 
 class LinkExpired(Exception):
     """The invitation exists but its wave no longer (or not yet) takes answers, or it was revoked: `reason` is
-    one of `Wave.why_no_answers`' reasons, or "replaced" for a revoked link."""
+    one of `Wave.why_no_answers`' reasons, "revoked" or "replaced" (by a newer link)."""
 
     def __init__(self, reason: str = "closed", invitation: Invitation | None = None):
         super().__init__(reason)
@@ -40,9 +40,16 @@ def find_invitation(token: str, today: date) -> Invitation:
     )
     invitation = db.session.scalars(query).one_or_none() if token else None
     if invitation is None:
+        replaced = db.session.scalars(
+            select(Invitation)
+            .where(Invitation.replaced_token_hash == hash_token(token))
+            .options(joinedload(Invitation.wave), joinedload(Invitation.organisation))
+        ).first()
+        if replaced is not None:
+            raise LinkExpired("replaced", replaced)
         raise LinkNotFound()
     if invitation.revoked_at is not None:
-        raise LinkExpired("replaced", invitation)
+        raise LinkExpired("revoked", invitation)
     reason = invitation.wave.why_no_answers(today)
     if reason is not None:
         raise LinkExpired(reason, invitation)
@@ -78,26 +85,27 @@ def new_edit_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-def holds_key(response: Response, edit_key: str | None) -> bool:
-    """Whether `edit_key` is the key of whoever submitted this response."""
+def holds_key(answers: Response | Draft, edit_key: str | None) -> bool:
+    """Whether `edit_key` is the key of whoever submitted this response (or saved this draft)."""
     return (
-        response.edit_key_hash is not None
+        answers.edit_key_hash is not None
         and edit_key is not None
-        and hmac.compare_digest(response.edit_key_hash, hash_token(edit_key))
+        and hmac.compare_digest(answers.edit_key_hash, hash_token(edit_key))
     )
 
 
 def current_values(invitation: Invitation, edit_key: str | None = None) -> tuple[dict[str, Any], str]:
     """What the questionnaire shows when opened: the submitted answers to whoever holds their key, else the
-    draft, else the profile on file; nothing once answers were submitted from elsewhere.
+    draft to whoever holds its key, else the profile on file; nothing once answers were submitted from elsewhere.
 
-    Returns the values and where they came from ("response", "draft", "new" or "locked").
+    Returns the values and where they came from ("response", "draft", "new", "elsewhere": a draft saved in
+    another browser, or "locked").
     """
     response = find_response(invitation)
     if response is not None and not holds_key(response, edit_key):
         return {}, "locked"
     draft = db.session.scalars(select(Draft).filter_by(invitation_id=invitation.id)).one_or_none()
-    if draft is not None:
+    if draft is not None and (draft.edit_key_hash is None or holds_key(draft, edit_key)):
         return dict(draft.answers), "draft"
     if response is not None:
         return {**response.profile, **response.answers}, "response"
@@ -109,7 +117,7 @@ def current_values(invitation: Invitation, edit_key: str | None = None) -> tuple
         "size_class": organisation.size_class,
         "ecosystem": ecosystem,
     }
-    return profile, "new"
+    return profile, "elsewhere" if draft is not None and response is None else "new"
 
 
 def find_response(invitation: Invitation) -> Response | None:
@@ -119,8 +127,9 @@ def find_response(invitation: Invitation) -> Response | None:
 
 
 def save_draft(invitation: Invitation, values: dict[str, Any], now: datetime, edit_key: str | None = None) -> Draft:
-    """Keep the answers typed so far, without counting them anywhere. Once answers are submitted, only whoever
-    holds their key may keep a draft of changes (AnswersLocked otherwise)."""
+    """Keep the answers typed so far, without counting them anywhere, under the saving browser's key (a draft
+    saved elsewhere is replaced). Once answers are submitted, only whoever holds their key may keep a draft of
+    changes (AnswersLocked otherwise)."""
     response = find_response(invitation)
     if response is not None and not holds_key(response, edit_key):
         raise AnswersLocked()
@@ -131,6 +140,7 @@ def save_draft(invitation: Invitation, values: dict[str, Any], now: datetime, ed
     else:
         draft.answers = values
         draft.saved_at = now
+    draft.edit_key_hash = hash_token(edit_key) if edit_key else None
     db.session.flush()
     return draft
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Cluster, Contact, Invitation, Organisation, QuestionnaireVersion, Wave
+from survey.models.invitations import new_token
 from survey.questionnaire import default_document, parse
 
 
@@ -65,18 +68,27 @@ def add_contact(organisation: Organisation, email: str, name: str = "") -> Conta
     return contact
 
 
-def invite_organisation(wave: Wave, organisation: Organisation, now: datetime) -> tuple[Invitation, str]:
-    """Create the organisation's invitation to the wave, or give the existing one a new link.
+def link_key() -> bytes:
+    """The key invitation links are derived with (`survey.models.invitations.derive_token`)."""
+    return hashlib.sha256(b"invitation-links:" + str(current_app.config["SECRET_KEY"]).encode()).digest()
 
-    Tokens are stored only as hashes, so an existing link cannot be shown again: asking again replaces it,
-    and the earlier link stops working. Answers already given are kept.
-    """
+
+def invite_organisation(
+    wave: Wave, organisation: Organisation, now: datetime, new_link: bool = False
+) -> tuple[Invitation, str]:
+    """The organisation's invitation to the wave and its link: the link it has, if that works, so that a
+    reminder or a second mail merge carries the same link; a new one (retiring the earlier, which then says it
+    was replaced) when it has none that works, or with `new_link`. Answers already given are kept."""
     invitation = db.session.scalars(
         select(Invitation).filter_by(wave_id=wave.id, organisation_id=organisation.id)
     ).one_or_none()
     if invitation is None:
-        invitation = Invitation(wave=wave, organisation=organisation, created_at=now)
+        invitation = Invitation(wave=wave, organisation=organisation, created_at=now, token_hash=new_token())
         db.session.add(invitation)
-    token = invitation.issue_token()
+        db.session.flush()  # its id goes into the link
+        invitation.token_hash = ""  # the placeholder above is not a link's hash: nothing to call replaced
+    token = None if new_link else invitation.working_token(link_key())
+    if token is None:
+        token = invitation.issue_token(link_key())
     db.session.flush()
     return invitation, token

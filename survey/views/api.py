@@ -177,6 +177,8 @@ def _gone(gone: LinkExpired) -> str:
     wave = gone.invitation.wave if gone.invitation is not None else None
     if gone.reason == "replaced":
         return "this invitation link was replaced by a newer one: ask the cluster organisation for it"
+    if gone.reason == "revoked":
+        return "this invitation link was withdrawn: ask the cluster organisation for a new one"
     if wave is not None and gone.reason == "not_yet" and wave.opens_on:
         return f"the survey wave opens on {wave.opens_on.isoformat()}"
     if wave is not None and gone.reason == "closed" and wave.closed_on():

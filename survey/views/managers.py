@@ -303,13 +303,23 @@ def issue_link(cluster_slug: str, wave_slug: str, org_id: int):
         check_wave_takes_invitations(wave)
     except InvitationError as exc:
         abort(409, str(exc))
-    _invitation, token = invite_organisation(wave, organisation, clock.now())
+    new_link = request.form.get("new") == "1"  # retiring the current link is an explicit act
+    _invitation, token = invite_organisation(wave, organisation, clock.now(), new_link=new_link)
     db.session.commit()
     log.info(
-        "user %s issued an invitation link for organisation %s, wave %s", current_user.id, organisation.id, wave.slug
+        "user %s %s the invitation link of organisation %s, wave %s",
+        current_user.id,
+        "replaced" if new_link else "was shown",
+        organisation.id,
+        wave.slug,
     )
     return render_template(
-        "manage/link_issued.html", cluster=cluster, wave=wave, organisation=organisation, link=invitation_link(token)
+        "manage/link_issued.html",
+        cluster=cluster,
+        wave=wave,
+        organisation=organisation,
+        link=invitation_link(token),
+        new_link=new_link,
     )
 
 

@@ -134,13 +134,15 @@ def questionnaire(token: str):
             status,
         )
     if not form.submitting:
+        key = key or new_edit_key()
         try:
             save_draft(invitation, form.values(), clock.now(), key)
         except AnswersLocked:
             db.session.rollback()
             return _locked(invitation, 409)
         db.session.commit()
-        return redirect(url_for(".questionnaire", token=token, saved=1) + "#top", code=303)
+        saved = redirect(url_for(".questionnaire", token=token, saved=1) + "#top", code=303)
+        return _keep_key(saved, invitation, key)
     key = key or new_edit_key()
     try:
         submit_response(invitation, form.values(), clock.now(), key)
