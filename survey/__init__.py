@@ -34,6 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         weblog,
     )
     from survey.extensions import babel, csrf, db, limiter, migrate
+    from survey.questionnaire import EU_EEA
     from survey.views import admin, api, charts, downloads, health, home, managers, reports, respondents
     from survey.views import auth as auth_views
 
@@ -43,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     babel.init_app(app)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["eu_eea"] = EU_EEA  # the questionnaire's country list groups them first
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     # Who may use a view is checked before the CSRF token, so that intruders are turned away first.

@@ -167,15 +167,53 @@ def default_document() -> dict[str, Any]:
 
 
 #: Two-letter codes in CLDR that are groupings or placeholders, not countries.
-_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ"}
+#: CLDR territory codes that are no country: groupings (EU, EZ, UN, QO), the unknown region, Babel's
+#: pseudo-locales ("Pseudo-Accents", "Pseudo-Bidi") and the exceptionally reserved codes of parts of countries.
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB", "AC", "CP", "CQ", "DG", "EA", "IC", "TA"}
+#: The EU's 27 and the other EEA countries, listed first: the clusters this platform serves are there.
+EU_EEA = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+        "IS",
+        "LI",
+        "NO",
+    ]
+)
 
 
 def country_choices(locale: str = "en") -> list[tuple[str, str]]:
-    """ISO 3166-1 alpha-2 codes with their names, sorted by name."""
+    """Countries (ISO 3166-1 alpha-2, and Kosovo's XK) with their names: the EU and EEA first, then the rest,
+    each sorted by name."""
     territories = Locale.parse(locale).territories
     pairs = [
         (code, name)
         for code, name in territories.items()
         if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     ]
-    return sorted(pairs, key=lambda pair: pair[1])
+    return sorted(pairs, key=lambda pair: (pair[0] not in EU_EEA, pair[1]))

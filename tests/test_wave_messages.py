@@ -4,6 +4,7 @@ of the organisation's answers, and, for answers that arrive too late, the questi
 from __future__ import annotations
 
 import html
+import re
 from datetime import timedelta
 
 from babel.dates import format_date
@@ -110,3 +111,16 @@ def test_a_draft_is_shown_only_in_the_browser_that_saved_it(app, invited):
     assert "Half of it, from the first sitting." in _text(respondent.get(invited.url))  # the second sitting
     elsewhere = _text(manager.get(invited.url))
     assert "Half of it" not in elsewhere and "saved for your organisation in another web browser" in elsewhere
+
+
+def test_the_country_list_puts_the_eu_and_eea_first_and_holds_only_countries(client, invited):
+    page = client.get(invited.url).get_data(as_text=True)
+    select = page[page.index('name="country"') : page.index("</select>", page.index('name="country"'))]
+    groups = select.split("<optgroup")
+    assert 'label="EU and EEA"' in groups[1] and 'label="Other countries"' in groups[2]
+    first = set(re.findall(r'value="([A-Z]{2})"', groups[1]))
+    assert len(first) == 30 and {"ES", "NO", "IS", "LI"} <= first and "CH" not in first
+    everything = re.findall(r'value="([A-Z]{2})"', select)
+    assert len(everything) == len(set(everything)) and "CH" in everything and "XK" in everything
+    for not_a_country in ("Pseudo-Accents", "Pseudo-Bidi", "European Union", "Outlying Oceania", "Canary Islands"):
+        assert not_a_country not in select
