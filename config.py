@@ -81,6 +81,9 @@ def load_config(env: str | None = None) -> dict[str, object]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # A read replica of the database for reports (survey/database.py: report_connection); empty: none.
         "REPORTS_DATABASE_URI": normalise_database_url(os.environ.get("REPORTS_DATABASE_URL", "")),
+        # The privacy notice at /privacy: who is responsible for the answers, and how long they are kept.
+        "DATA_CONTROLLER": os.environ.get("DATA_CONTROLLER", ""),
+        "RETENTION_YEARS": _int("RETENTION_YEARS", 10),
         # Groups with fewer responses than this are withheld in every output.
         "MIN_CELL_SIZE": _int("MIN_CELL_SIZE", 5),
         # Absolute links (CLI output, e-mails) are built from this.

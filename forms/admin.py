@@ -72,6 +72,24 @@ class ClusterForm(FlaskForm):
         validators=[Optional(), Regexp(r"^[A-Z]{2}[A-Z0-9]{1,2}$", message=_l("Use a NUTS 2 code such as DE21."))],
     )
     ecosystem = SelectField(_l("Industrial ecosystem"), validators=[DataRequired(_l("Choose the ecosystem."))])
+    contact_email = EmailField(
+        _l("Contact e-mail for respondents"),
+        filters=[strip],
+        description=_l("Shown on the questionnaire and in invitations, for questions about the survey."),
+        validators=[Optional(), Email(_l("Enter an e-mail address such as survey@cluster.example.")), Length(max=254)],
+    )
+    privacy_url = StringField(
+        _l("Privacy notice"),
+        filters=[strip],
+        description=_l(
+            "The address of the cluster organisation's privacy notice; without one, the platform's is shown."
+        ),
+        validators=[
+            Optional(),
+            Length(max=500),
+            Regexp(r"^https://[^\s<>\"']+$", message=_l("Use an address starting with https://.")),
+        ],
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -35,7 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     from survey.extensions import babel, csrf, db, limiter, migrate
     from survey.questionnaire import EU_EEA
-    from survey.views import admin, api, charts, downloads, health, home, managers, reports, respondents
+    from survey.views import admin, api, charts, downloads, health, home, managers, privacy, reports, respondents
     from survey.views import auth as auth_views
 
     db.init_app(app)
@@ -70,6 +70,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(privacy.bp)
     errors.init_app(app)
     weblog.init_app(app)
     cli.init_app(app)

@@ -77,6 +77,7 @@ class Case:
 EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("static", "GET"): [Case(everyone(200))],
     ("health.healthz", "GET"): [Case(everyone(200))],  # load balancers ask without logging in
+    ("privacy.notice", "GET"): [Case(everyone(200))],  # linked from every questionnaire
     # Respondents: the link is the credential. The anonymous visitor guesses a token; the others hold the real one.
     ("respond.questionnaire", "GET"): [Case({**everyone(200), "anonymous": 404})],
     ("respond.questionnaire", "POST"): [Case({**everyone(422), "anonymous": 404})],

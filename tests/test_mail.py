@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from email import message_from_bytes, policy
@@ -17,8 +18,10 @@ from tests.conftest import complete_answers, csrf_token
 
 
 def _free_port() -> int:
-    """A port in the range this project may use for servers of its own (5200-5299)."""
-    for port in range(5200, 5300):
+    """A port in the range this project may use for servers of its own (5200-5299): a half of it per test worker,
+    since two workers probing the same port at once could both find it free."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % 2
+    for port in range(5200 + 50 * worker, 5250 + 50 * worker):
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))

@@ -124,3 +124,23 @@ def test_the_country_list_puts_the_eu_and_eea_first_and_holds_only_countries(cli
     assert len(everything) == len(set(everything)) and "CH" in everything and "XK" in everything
     for not_a_country in ("Pseudo-Accents", "Pseudo-Bidi", "European Union", "Outlying Oceania", "Canary Islands"):
         assert not_a_country not in select
+
+
+def test_the_questionnaire_says_who_is_asking_and_links_the_privacy_notice(client, invited):
+    page = _text(client.get(invited.url))
+    name, cluster = invited.organisation.name, invited.cluster.name
+    assert f"This questionnaire is for {name}, invited by {cluster}." in page
+    assert 'href="/privacy"' in page and "Questions about the survey" not in page
+    notice = _text(client.get("/privacy"))
+    assert "data controller is the cluster organisation that invited you" in notice
+    assert "at least 5 organisations" in notice and "10 years" in notice
+
+    invited.cluster.contact_email = "survey@alpha.example"
+    invited.cluster.privacy_url = "https://alpha.example/privacy"
+    db.session.commit()
+    page = _text(client.get(invited.url))
+    assert "Questions about the survey: survey@alpha.example." in page
+    assert 'href="https://alpha.example/privacy"' in page
+    close_wave(invited.wave, clock.now())
+    db.session.commit()
+    assert f"for {name}, invited by {cluster}" in _text(client.get(invited.url))  # the closed page says it too

@@ -33,6 +33,10 @@ class Cluster(db.Model):
     nuts2: Mapped[str | None] = mapped_column(String(4))
     #: Code of one of the 14 industrial ecosystems of the European Cluster Panorama.
     ecosystem: Mapped[str] = mapped_column(String(40))
+    #: Whom respondents may ask about the survey (shown on the questionnaire and in e-mails).
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    #: The cluster organisation's own privacy notice; without one, the platform's (/privacy) is linked.
+    privacy_url: Mapped[str | None] = mapped_column(String(500))
 
     members: Mapped[list[Organisation]] = relationship(
         secondary=membership, back_populates="clusters", order_by="Organisation.name"

@@ -25,6 +25,8 @@ class ClusterDetails:
     country: str
     nuts2: str | None
     ecosystem: str
+    contact_email: str | None = None
+    privacy_url: str | None = None
 
 
 def save_cluster(details: ClusterDetails, cluster: Cluster | None = None) -> Cluster:
@@ -40,6 +42,8 @@ def save_cluster(details: ClusterDetails, cluster: Cluster | None = None) -> Clu
     cluster.country = details.country
     cluster.nuts2 = details.nuts2
     cluster.ecosystem = details.ecosystem
+    cluster.contact_email = details.contact_email
+    cluster.privacy_url = details.privacy_url
     db.session.flush()
     return cluster
 

@@ -156,7 +156,13 @@ def reset_password(user_id: int):
 
 def _cluster_details(form: ClusterForm) -> ClusterDetails:
     return ClusterDetails(
-        form.slug.data, form.name.data, form.country.data, form.nuts2.data or None, form.ecosystem.data
+        form.slug.data,
+        form.name.data,
+        form.country.data,
+        form.nuts2.data or None,
+        form.ecosystem.data,
+        form.contact_email.data or None,
+        form.privacy_url.data or None,
     )
 
 
