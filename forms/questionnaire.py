@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     Field,
     IntegerField,
     RadioField,
@@ -22,6 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
+from forms.plausibility import region_problem, unusual
 from forms.validators import Exclusive, NoControlCharacters, RequiredToSubmit, WholeNumberBetween, strip
 from survey.questionnaire import Choice, Item, Questionnaire, Section, country_choices
 
@@ -82,6 +84,28 @@ class QuestionnaireForm(FlaskForm):
 
     submitting = True
     item_codes: tuple[str, ...] = ()
+    #: Labels of the size classes (untranslated), for the messages of `forms.plausibility`.
+    size_labels: dict[str, str] = {}
+    #: Ticked when the respondent has seen the warnings about unusual figures and says they are right.
+    confirm_unusual = BooleanField(_l("These figures are right"))
+    #: After `validate`: (item code, message) for each unusual figure.
+    warnings: list[tuple[str, str]] = []  # noqa: RUF012 - replaced per form by validate, never changed
+
+    def validate(self, extra_validators=None) -> bool:
+        """Each answer's own checks, then the checks between answers (forms/plausibility.py): a region outside
+        the chosen country is refused; unusual figures need `confirm_unusual` before a submission is taken."""
+        valid = super().validate(extra_validators)
+        self.warnings = []
+        if "region" in self.item_codes and "country" in self.item_codes and not self.region.errors:
+            problem = region_problem(self.country.data, self.region.data)
+            if problem:
+                self.region.errors = [*self.region.errors, problem]
+                valid = False
+        if valid and self.submitting:
+            self.warnings = unusual(self.values(), self.size_labels)
+            if self.warnings and not self.confirm_unusual.data:
+                return False
+        return valid
 
     def values(self) -> dict[str, Any]:
         """The answers by item code, with empty answers as None (or [] for tick-all-that-apply)."""
@@ -162,6 +186,8 @@ def questionnaire_form(questionnaire: Questionnaire) -> type[QuestionnaireForm]:
     if key not in _FORM_CLASSES:
         attributes: dict[str, Any] = {code: _field(item) for code, item in questionnaire.items.items()}
         attributes["item_codes"] = tuple(questionnaire.items)
+        if "size_class" in questionnaire.items:
+            attributes["size_labels"] = {c.code: c.label for c in questionnaire.items["size_class"].choices}
         name = f"Questionnaire_{questionnaire.code}_v{questionnaire.version}"
         _FORM_CLASSES[key] = type(name, (QuestionnaireForm,), attributes)
     return _FORM_CLASSES[key]

@@ -163,20 +163,24 @@ def document() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "description": "Answers by item code, grouped by questionnaire section. Values are answer codes "
-            "(choice items), lists of codes (tick-all-that-apply), integers or text.",
+            "(choice items), lists of codes (tick-all-that-apply), integers or text. `confirm_unusual`: true once "
+            "the figures a 422 called unusual (`warnings`) have been checked and are right.",
             "properties": {
-                name: {
-                    "type": "object",
-                    "additionalProperties": {
-                        "anyOf": [
-                            {"type": "string"},
-                            {"type": "integer"},
-                            {"type": "null"},
-                            {"type": "array", "items": {"type": "string"}},
-                        ]
-                    },
-                }
-                for name in SUBMISSION_SECTIONS
+                "confirm_unusual": {"type": "boolean"},
+                **{
+                    name: {
+                        "type": "object",
+                        "additionalProperties": {
+                            "anyOf": [
+                                {"type": "string"},
+                                {"type": "integer"},
+                                {"type": "null"},
+                                {"type": "array", "items": {"type": "string"}},
+                            ]
+                        },
+                    }
+                    for name in SUBMISSION_SECTIONS
+                },
             },
         },
     }
@@ -369,9 +373,14 @@ def document() -> dict[str, Any]:
                                     "type": "object",
                                     "additionalProperties": {"type": "array", "items": {"type": "string"}},
                                 },
+                                "warnings": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                                },
                             },
                         },
-                        "Answers missing or not valid, per field (section.item)",
+                        "Answers missing or not valid, per field (section.item); or figures that are unusual "
+                        "together (`warnings`), taken once sent again with confirm_unusual: true",
                     ),
                     "429": _error("Too many submissions"),
                 },

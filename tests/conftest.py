@@ -266,6 +266,10 @@ def complete_answers(questionnaire, **overrides) -> dict[str, object]:
             data[code] = "ES"
         elif item.type == "multi":
             data[code] = [item.choices[0].code]
+        elif code.startswith("employees"):
+            # Persons employed that fit the size class (forms/plausibility.py warns otherwise).
+            size = str(overrides.get("size_class", "micro"))
+            data[code] = str({"micro": 7, "small": 20, "medium": 100, "large": 500}.get(size, 7))
         elif item.type == "integer":
             data[code] = "42"
         elif code == "region":

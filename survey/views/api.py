@@ -198,10 +198,16 @@ def _formdata(body: Any, questionnaire) -> tuple[MultiDict | None, dict[str, lis
     """The JSON body as the questionnaire form's data: (form data, per-field errors, malformed-body message)."""
     if not isinstance(body, dict):
         return None, {}, "the body must be a JSON object"
+    body = dict(body)
+    confirmed = body.pop("confirm_unusual", False)
+    if not isinstance(confirmed, bool):
+        return None, {}, "confirm_unusual: must be true or false"
     unknown = set(body) - set(SUBMISSION_SECTIONS)
     if unknown:
         return None, {}, f"unknown sections: {', '.join(sorted(map(str, unknown)))[:200]}"
     data: MultiDict = MultiDict()
+    if confirmed:
+        data.add("confirm_unusual", "y")
     errors: dict[str, list[str]] = {}
     for section_code, section_body in body.items():
         if not isinstance(section_body, dict):
@@ -256,6 +262,12 @@ def submit(slug: str):
         section_of = {item.code: item.section for item in questionnaire.items.values()}
         for code, messages in form.errors.items():
             errors[f"{section_of.get(code, code)}.{code}"] = [str(message) for message in messages]
+        if not errors and form.warnings:
+            warnings: dict[str, list[str]] = {}
+            for code, message in form.warnings:
+                warnings.setdefault(f"{section_of[code]}.{code}", []).append(message)
+            message = "some figures are unusual: check them, and send them again with confirm_unusual: true"
+            return jsonify({"error": message, "status": 422, "errors": {}, "warnings": warnings}), 422
         return jsonify({"error": "some answers are missing or not valid", "status": 422, "errors": errors}), 422
     given_key = request.headers.get("X-Edit-Key", "")[:200] or None
     key = given_key or new_edit_key()
