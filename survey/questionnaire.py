@@ -67,6 +67,19 @@ class Section:
     scale: tuple[Choice, ...] = ()
 
 
+#: Seconds a respondent takes for one question, by its type: reading it and picking an answer from a short
+#: scale, finding an entry in a list, working out a figure, writing a line or a comment.
+SECONDS_PER_ANSWER = {
+    "choice": 6,
+    "select": 10,
+    "country": 10,
+    "multi": 15,
+    "integer": 20,
+    "text": 20,
+    "textarea": 45,
+}
+
+
 @dataclass(frozen=True)
 class Questionnaire:
     code: str
@@ -79,6 +92,13 @@ class Questionnaire:
     @cached_property
     def items(self) -> dict[str, Item]:
         return {item.code: item for section in self.sections for item in section.items}
+
+    @property
+    def minutes(self) -> int:
+        """About how long answering takes, in whole minutes: `SECONDS_PER_ANSWER` per question by its type (rules
+        of thumb for self-administered web questionnaires, not yet measured from respondents)."""
+        seconds = sum(SECONDS_PER_ANSWER.get(item.type, 10) for item in self.items.values())
+        return max(1, -(-seconds // 60))
 
     def section(self, code: str) -> Section:
         for section in self.sections:

@@ -178,3 +178,16 @@ def test_mail_leaves_no_address_or_link_in_the_logs(manager_client, members, ope
     assert "sent invitation e-mails" in logged
     for secret in ("able@example.org", "second@example.org", "baker@example.org", "/r/"):
         assert secret not in logged
+
+
+def test_the_invitation_says_who_asks_how_long_it_takes_and_how_answers_are_used(
+    manager_client, members, open_wave, inbox
+):
+    cluster = db.session.scalars(select(Organisation)).first().clusters[0]
+    cluster.contact_email = "survey@alpha.example"
+    db.session.commit()
+    _send(manager_client, open_wave, "invitation")
+    body = inbox.to("able@example.org")[0].get_content()
+    assert f"takes about {open_wave.questionnaire.parsed.minutes} minutes" in body and "15 minutes" not in body
+    assert "Questions about the survey: survey@alpha.example" in body
+    assert "How your answers are used: http://survey.test/privacy" in body

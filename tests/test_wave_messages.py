@@ -144,3 +144,15 @@ def test_the_questionnaire_says_who_is_asking_and_links_the_privacy_notice(clien
     close_wave(invited.wave, clock.now())
     db.session.commit()
     assert f"for {name}, invited by {cluster}" in _text(client.get(invited.url))  # the closed page says it too
+
+
+def test_the_questionnaire_lists_its_sections_with_an_estimate_of_the_time(client, invited):
+    questionnaire = invited.wave.questionnaire.parsed
+    page = _text(client.get(invited.url))
+    sections = questionnaire.sections
+    assert f"{len(sections)} sections, about {questionnaire.minutes} minutes" in page
+    for number, section in enumerate(sections, start=1):
+        assert f'href="#section-{section.code}"' in page and f'id="section-{section.code}"' in page
+        assert f"Section {number} of {len(sections)}" in page
+    # The estimate adds up the questions: the default questionnaire is about five minutes, not fifteen.
+    assert 4 <= questionnaire.minutes <= 8
