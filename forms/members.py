@@ -42,6 +42,10 @@ def size_choices() -> list[tuple[str, str]]:
     return [(c.code, _(c.label)) for c in default_questionnaire().items["size_class"].choices]
 
 
+def ecosystem_choices() -> list[tuple[str, str]]:
+    return [(c.code, _(c.label)) for c in default_questionnaire().items["ecosystem"].choices]
+
+
 def options(empty_label: str, pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     """A drop-down's options: an empty first one, then (code, label) pairs."""
     return [SelectChoice("", empty_label), *(SelectChoice(code, label) for code, label in pairs)]

@@ -42,7 +42,7 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, inspect
 from sqlalchemy.orm import Session
 
 from reports.aggregate import invitations_per_cluster, load_survey
@@ -262,6 +262,10 @@ def _note_changes(session: Session, _flush_context: Any) -> None:
             changed["waves"].add(instance.wave_id)
         elif table == "invitation" and (instance in session.new or instance in session.deleted):
             changed["invitations"].add(instance.wave_id)  # response rates count invitations
+        elif table == "organisation" and instance in session.dirty:
+            # Reports read an organisation's memberships, not its record (which its answers now update).
+            if inspect(instance).attrs.clusters.history.has_changes():
+                changed["everything"] = True
         elif table in _GLOBAL_TABLES and (instance not in session.dirty or session.is_modified(instance)):
             changed["everything"] = True
 

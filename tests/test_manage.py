@@ -370,3 +370,54 @@ def test_contact_emails_never_reach_the_logs(manager_client, members, open_wave,
     assert "able@example.org" not in caplog.text and "secret-person@example.org" not in caplog.text
     assert "/r/" not in caplog.text
     assert PASSWORD not in caplog.text
+
+
+def _answer(link: str, client, wave, **profile):
+    page = client.get(link).get_data(as_text=True)
+    data = {
+        **complete_answers(wave.questionnaire.parsed, **profile),
+        "action": "submit",
+        "csrf_token": csrf_token(page),
+    }
+    assert client.post(link, data=data).status_code == 303
+
+
+def test_the_member_record_learns_from_the_answers_and_the_next_wave_offers_them(manager_client, members, open_wave):
+    able = members[0]
+    _, token = invite_organisation(open_wave, able, clock.now())
+    db.session.commit()
+    respondent = manager_client.application.test_client()
+    _answer(f"/r/{token}", respondent, open_wave, size_class="medium", region="ES21", ecosystem="health")
+    db.session.expire_all()
+    assert (able.size_class, able.region, able.ecosystem, able.org_type) == ("medium", "ES21", "health", "sme")
+    page = unescape(manager_client.get(f"/manage/alpha/members/{able.id}").get_data(as_text=True))
+    assert "Changed by the organisation's answers" in page
+    assert "Survey 2021: Persons employed 10 to 49 → 50 to 249" in page
+    assert "Survey 2021: NUTS 2 region not known → ES21" in page
+    assert "Type of organisation" not in page.split("Changed by the organisation's answers")[1].split("</ul>")[0]
+
+    # The next wave offers the organisation the profile it gave, to confirm or change.
+    open_wave.close(clock.now())
+    later = create_wave("wave-2023", "Survey 2023", load_questionnaire())
+    later.open(clock.now())
+    _, next_token = invite_organisation(later, able, clock.now())
+    db.session.commit()
+    form = manager_client.application.test_client().get(f"/r/{next_token}").get_data(as_text=True)
+    assert re.search(r'checked id="size_class-\d" name="size_class" type="radio" value="medium"', form)
+    assert 'value="ES21"' in form
+
+
+def test_the_wave_page_names_members_who_answered_last_time_but_not_yet_this_time(manager_client, members, open_wave):
+    respondent = manager_client.application.test_client()
+    for member in members[:2]:
+        _, token = invite_organisation(open_wave, member, clock.now())
+        db.session.commit()
+        _answer(f"/r/{token}", respondent, open_wave, size_class="small")
+    open_wave.close(clock.now())
+    later = create_wave("wave-2023", "Survey 2023", load_questionnaire())
+    later.open(clock.now())
+    _, token = invite_organisation(later, members[0], clock.now())
+    db.session.commit()
+    _answer(f"/r/{token}", respondent, later, size_class="small")
+    page = unescape(manager_client.get("/manage/alpha/waves/wave-2023").get_data(as_text=True))
+    assert "1 member answered Survey 2021 but has not answered this survey yet:\n  Baker." in page

@@ -1,7 +1,7 @@
 """Typed models, one module per aggregate. Importing this package registers every table."""
 
 from survey.models.audit import DownloadLog
-from survey.models.clusters import Cluster, Contact, Organisation, membership
+from survey.models.clusters import Cluster, Contact, Organisation, ProfileChange, membership
 from survey.models.invitations import Invitation, hash_token
 from survey.models.mailings import Mailing, MailKind
 from survey.models.protections import WaveProtection
@@ -21,6 +21,7 @@ __all__ = [
     "MailKind",
     "Mailing",
     "Organisation",
+    "ProfileChange",
     "QuestionnaireVersion",
     "Response",
     "Role",

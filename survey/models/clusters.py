@@ -57,6 +57,8 @@ class Organisation(db.Model):
     #: EU size class by persons employed: micro, small, medium, large.
     size_class: Mapped[str | None] = mapped_column(String(20))
     ecosystem: Mapped[str | None] = mapped_column(String(40))
+    #: NUTS 2 code, as last answered.
+    region: Mapped[str | None] = mapped_column(String(4))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     clusters: Mapped[list[Cluster]] = relationship(
@@ -68,6 +70,22 @@ class Organisation(db.Model):
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id}>"
+
+
+class ProfileChange(db.Model):
+    """A change to an organisation's record made by its own answers (the registry learns from the profile a
+    respondent gives): what the manager sees on the member page."""
+
+    __tablename__ = "profile_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
+    #: The profile item: country, region, org_type, size_class or ecosystem.
+    field: Mapped[str] = mapped_column(String(20))
+    old: Mapped[str | None] = mapped_column(String(40))
+    new: Mapped[str | None] = mapped_column(String(40))
+    changed_at: Mapped[datetime]
 
 
 class Contact(db.Model):

@@ -12,7 +12,18 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from survey.extensions import db
-from survey.models import Draft, Invitation, Response, Wave, WaveState, hash_token, membership, response_cluster
+from survey.models import (
+    Draft,
+    Invitation,
+    Organisation,
+    ProfileChange,
+    Response,
+    Wave,
+    WaveState,
+    hash_token,
+    membership,
+    response_cluster,
+)
 from survey.operations.tallies import apply_counts, response_counts
 from survey.questionnaire import PROFILE_SECTION, Questionnaire
 
@@ -113,11 +124,32 @@ def current_values(invitation: Invitation, edit_key: str | None = None) -> tuple
     ecosystem = organisation.ecosystem or (organisation.clusters[0].ecosystem if organisation.clusters else None)
     profile = {
         "country": organisation.country,
+        "region": organisation.region,
         "org_type": organisation.org_type,
         "size_class": organisation.size_class,
         "ecosystem": ecosystem,
     }
     return profile, "elsewhere" if draft is not None and response is None else "new"
+
+
+#: The profile answers the member record keeps (item code = Organisation attribute).
+PROFILE_FIELDS = ("country", "region", "org_type", "size_class", "ecosystem")
+
+
+def learn_profile(organisation: Organisation, profile: dict[str, Any], wave_id: int, now: datetime) -> None:
+    """The member record follows the profile the organisation answered; each change is kept for the manager to
+    see (the manager knows a member's profile anyway: it is the record they keep)."""
+    for field in PROFILE_FIELDS:
+        new = profile.get(field) or None
+        old = getattr(organisation, field)
+        if field not in profile or new == old or (new is None and field != "region"):
+            continue
+        db.session.add(
+            ProfileChange(
+                organisation_id=organisation.id, wave_id=wave_id, field=field, old=old, new=new, changed_at=now
+            )
+        )
+        setattr(organisation, field, new)
 
 
 def find_response(invitation: Invitation) -> Response | None:
@@ -196,6 +228,7 @@ def submit_response(
     response.ecosystem = profile["ecosystem"]
     response.answers = answers
     response.updated_at = now
+    learn_profile(invitation.organisation, profile, invitation.wave_id, now)
     delta.update(response_counts(questionnaire, invitation.wave_id, profile, cluster_ids, answers))
     db.session.flush()
     # The response keeps the organisation's clusters as at this submission.

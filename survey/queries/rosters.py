@@ -16,6 +16,7 @@ from survey.models import (
     Invitation,
     Mailing,
     Organisation,
+    ProfileChange,
     Response,
     Wave,
     WaveState,
@@ -136,6 +137,37 @@ def wave_roster(cluster: Cluster, wave: Wave) -> Roster:
             )
         )
     return Roster(members)
+
+
+def lapsed_members(roster_members: list[MemberStatus], wave: Wave) -> tuple[Wave | None, list[MemberStatus]]:
+    """Attrition: the wave before this one, and the members who answered it but have not answered this one."""
+    previous = db.session.scalars(
+        select(Wave)
+        .where(Wave.state != WaveState.DRAFT, Wave.id != wave.id, Wave.opened_at < (wave.opened_at or func.now()))
+        .order_by(Wave.opened_at.desc())
+        .limit(1)
+    ).first()
+    if previous is None:
+        return None, []
+    ids = [member.organisation.id for member in roster_members]
+    answered = set(
+        db.session.scalars(
+            select(Response.organisation_id).where(Response.wave_id == previous.id, Response.organisation_id.in_(ids))
+        )
+    )
+    lapsed = [m for m in roster_members if m.organisation.id in answered and m.status is not Status.RESPONDED]
+    return previous, lapsed
+
+
+def profile_changes(organisation: Organisation) -> list[tuple[Wave, ProfileChange]]:
+    """What the organisation's answers changed in its record, newest first, with the wave answered."""
+    rows = db.session.execute(
+        select(Wave, ProfileChange)
+        .join(ProfileChange, ProfileChange.wave_id == Wave.id)
+        .where(ProfileChange.organisation_id == organisation.id)
+        .order_by(ProfileChange.id.desc())
+    )
+    return [(wave, change) for wave, change in rows]
 
 
 def member_history(organisation: Organisation) -> list[tuple[Wave, MemberStatus]]:

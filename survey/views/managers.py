@@ -21,6 +21,7 @@ from forms.members import (
     MemberForm,
     NewMemberForm,
     SendForm,
+    ecosystem_choices,
     parse_member_csv,
     size_choices,
     type_choices,
@@ -53,7 +54,7 @@ from survey.operations.members import (
 from survey.operations.setup import add_contact as store_contact
 from survey.operations.setup import invite_organisation
 from survey.queries.lookups import wave_or_404
-from survey.queries.rosters import cluster_members, member_history, wave_roster
+from survey.queries.rosters import cluster_members, lapsed_members, member_history, profile_changes, wave_roster
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +177,9 @@ def _render_member(cluster: Cluster, organisation: Organisation, contact_form: C
         # Other clusters an organisation belongs to are not named to a manager who does not run them.
         clusters=[c for c in organisation.clusters if visible is None or c.id in visible],
         history=member_history(organisation),
+        changes=profile_changes(organisation),
         contact_form=contact_form,
-        labels=dict(type_choices() + size_choices()),
+        labels=dict(type_choices() + size_choices() + ecosystem_choices()),
     ), status
 
 
@@ -237,11 +239,14 @@ def delete_contact(cluster_slug: str, org_id: int, contact_id: int):
 
 def _render_wave(cluster: Cluster, wave: Wave, links_form: LinksForm, send_form: SendForm, status: int = 200):
     roster = wave_roster(cluster, wave)
+    previous, lapsed = lapsed_members(roster.members, wave)
     return render_template(
         "manage/wave.html",
         cluster=cluster,
         wave=wave,
         roster=roster,
+        previous=previous,
+        lapsed=lapsed,
         last_published=db.session.scalars(Wave.with_results().limit(1)).first(),
         links_form=links_form,
         send_form=send_form,
