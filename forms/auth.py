@@ -43,6 +43,19 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
+class ForgottenPasswordForm(FlaskForm):
+    email = StringField(
+        _l("E-mail address"), validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254)]
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    """Choosing a password through an e-mailed reset link (no current password to give)."""
+
+    new = PasswordChangeForm.new
+    confirm = PasswordChangeForm.confirm
+
+
 class ApiTokenForm(FlaskForm):
     name = StringField(
         _l("Name of the token"),

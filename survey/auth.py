@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, current_app, jsonify, redirect, request, url_for
+from flask import Flask, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 
 from survey import clock
@@ -146,3 +147,21 @@ def init_app(app: Flask) -> None:
         log.warning("log-in limits are counted per worker process; set RATELIMIT_STORAGE_URL to a Redis URL")
     login_manager.init_app(app)
     app.jinja_env.globals["role_label"] = role_label
+    app.before_request(_own_password_first)
+
+
+#: What a user whose password an admin made may still do before choosing their own.
+_BEFORE_OWN_PASSWORD = frozenset({"auth.change_password", "auth.logout", "static"})
+
+
+def _own_password_first():
+    """A password an admin made (and saw) is changed before anything else (survey/views/admin.py)."""
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in _BEFORE_OWN_PASSWORD
+        and request.blueprint != "api"
+    ):
+        flash(_("Please choose a password of your own: the one you were given was made by an administrator."))
+        return redirect(url_for("auth.change_password"))
+    return None

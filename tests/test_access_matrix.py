@@ -86,6 +86,10 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("home.home", "GET"): [Case({**logged_in(REDIRECT), "anonymous": LOGIN, "respondent": LOGIN})],
     ("auth.login", "GET"): [Case({**logged_in(REDIRECT), "anonymous": 200, "respondent": 200})],
     ("auth.login", "POST"): [Case(everyone(422))],
+    ("auth.forgotten_password", "GET"): [Case(everyone(200))],
+    ("auth.forgotten_password", "POST"): [Case(everyone(422))],
+    ("auth.reset_password", "GET"): [Case(everyone(410))],  # a link that is not a genuine reset link
+    ("auth.reset_password", "POST"): [Case(everyone(410))],
     ("auth.logout", "POST"): [Case(logged_in(303))],
     ("auth.account", "GET"): [Case(logged_in(200))],
     ("auth.change_password", "GET"): [Case(logged_in(200))],

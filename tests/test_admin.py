@@ -45,6 +45,11 @@ def test_create_a_manager_who_can_then_log_in(admin_client, cluster_a, cluster_b
     assert password not in user.password_hash
     browser = admin_client.application.test_client()
     assert log_in(browser, "new.manager@example.org", password).headers["Location"] == "/manage/"
+    assert browser.get("/manage/").headers["Location"].endswith("/account/password")  # their own password first
+    page = browser.get("/account/password").get_data(as_text=True)
+    own = "the manager's own password"
+    data = {"current": password, "new": own, "confirm": own, "csrf_token": csrf_token(page)}
+    assert browser.post("/account/password", data=data).status_code == 303
     assert browser.get("/manage/beta/").status_code == 404
 
 

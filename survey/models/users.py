@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, Enum, ForeignKey, String, Table, func
+from sqlalchemy import Column, Enum, ForeignKey, String, Table, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
@@ -49,6 +49,8 @@ class User(db.Model):
     )
     #: A deactivated account cannot log in and its sessions and API tokens stop working.
     active: Mapped[bool] = mapped_column(default=True)
+    #: The password was made by an admin (and seen by them): the user chooses their own at the next log-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     clusters: Mapped[list[Cluster]] = relationship(secondary=user_cluster, order_by="Cluster.slug")

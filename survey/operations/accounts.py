@@ -110,6 +110,7 @@ def set_password(user: User, password: str, keep_session: str | None = None) -> 
     made with the old password); the user makes new tokens on the account page."""
     check_new_password(password)
     user.password_hash = hash_password(password)
+    user.must_change_password = False
     end_all_sessions(user, except_token=keep_session)
     end_api_tokens(user)
     db.session.flush()

@@ -85,6 +85,7 @@ def new_user():
         except AccountError as exc:
             form.email.errors.append(str(exc))
         else:
+            user.must_change_password = True  # the admin has seen it
             db.session.commit()
             log.info("admin %s created user %s (%s)", current_user.id, user.id, user.role.value)
             return render_template("admin/password_shown.html", user=user, password=password, new=True)
@@ -140,12 +141,14 @@ def activate(user_id: int):
 @bp.post("/users/<id:user_id>/password")
 @allow("admin")
 def reset_password(user_id: int):
-    """There is no e-mailed reset link: an admin makes a new password and passes it on."""
+    """An admin makes a new password and passes it on; the user must change it at the next log-in. (With mail
+    set up, users can also reset their password themselves from the log-in page.)"""
     user = _get_or_404(User, user_id)
     if user.id == current_user.id:
         abort(409, _("Change your own password on your account page."))
     password = generate_password()
     set_password(user, password)
+    user.must_change_password = True  # the admin has seen it
     db.session.commit()
     log.info("admin %s set a new password for user %s", current_user.id, user.id)
     return render_template("admin/password_shown.html", user=user, password=password, new=False)

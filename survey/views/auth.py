@@ -9,22 +9,25 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from forms.auth import ApiTokenForm, LoginForm, PasswordChangeForm
+from forms.auth import ApiTokenForm, ForgottenPasswordForm, LoginForm, NewPasswordForm, PasswordChangeForm
 from forms.validators import form_status
 from survey import clock
 from survey.access import allow, public
 from survey.auth import home_url, safe_next
 from survey.extensions import db, limiter
+from survey.mail import Mailer, MailError, mail_configured, make_message
 from survey.models import ApiToken, Role
 from survey.operations.accounts import (
     AccountError,
     authenticate,
     create_api_token,
     end_login_session,
+    find_user,
     revoke_api_token,
     set_password,
     start_login_session,
 )
+from survey.operations.password_reset import RESET_SECONDS, reset_token, user_for_reset
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,55 @@ def login():
         failed = True
     status = 200 if request.method == "GET" else (422 if failed else form_status(form))
     return render_template("auth/login.html", form=form, failed=failed), status
+
+
+@bp.route("/login/forgotten", methods=["GET", "POST"])
+@public
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    error_message=lambda: _("Too many requests from your network. Please wait a few minutes and try again."),
+)
+def forgotten_password():
+    """Asks for an address and e-mails a reset link if an active account has it; says the same either way."""
+    form = ForgottenPasswordForm()
+    if form.validate_on_submit() and mail_configured():
+        user = find_user(form.email.data)
+        if user is not None and user.active:
+            link = current_app.config["BASE_URL"] + url_for(".reset_password", token=reset_token(user))
+            body = render_template("auth/mail/reset.txt", link=link, minutes=RESET_SECONDS // 60)
+            try:
+                with Mailer() as mailer:
+                    mailer.send(make_message(user.email, "", _("Choosing a new password"), body))
+            except MailError:
+                log.exception("could not send a password reset link")
+                abort(502, _("The mail server could not be reached. Please try again later."))
+            log.info("password reset link sent to user %s", user.id)
+        db.session.commit()
+        return render_template("auth/forgotten.html", form=form, sent=True, mail=True)
+    status = 200 if request.method == "GET" else form_status(form)
+    return render_template("auth/forgotten.html", form=form, sent=False, mail=mail_configured()), status
+
+
+@bp.route("/login/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    user = user_for_reset(token)
+    if user is None:
+        abort(410, _("This link to choose a new password has expired or was used already. Ask for a new one."))
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            set_password(user, form.new.data)
+        except AccountError as exc:
+            form.new.errors.append(str(exc))
+        else:
+            db.session.commit()
+            log.info("user %s chose a new password through a reset link", user.id)
+            flash(_("Your new password is set. Please log in with it."))
+            return redirect(url_for(".login"), code=303)
+    status = 200 if request.method == "GET" else form_status(form)
+    return render_template("auth/reset.html", form=form), status
 
 
 @bp.post("/logout")
