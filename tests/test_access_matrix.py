@@ -109,6 +109,7 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("manage.add_contact", "POST"): [Case(managers(422))],
     ("manage.delete_contact", "POST"): [Case(managers(303))],
     ("manage.wave", "GET"): [Case(managers(200))],
+    ("manage.preview", "GET"): [Case(managers(200))],
     ("manage.download_links", "POST"): [Case(managers(200), data={"members": "all"})],
     ("manage.issue_link", "POST"): [Case(managers(200))],
     ("manage.revoke", "POST"): [Case(managers(303))],

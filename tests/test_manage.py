@@ -421,3 +421,27 @@ def test_the_wave_page_names_members_who_answered_last_time_but_not_yet_this_tim
     _answer(f"/r/{token}", respondent, later, size_class="small")
     page = unescape(manager_client.get("/manage/alpha/waves/wave-2023").get_data(as_text=True))
     assert "1 member answered Survey 2021 but has not answered this survey yet:\n  Baker." in page
+
+
+def test_a_manager_previews_the_questionnaire_and_nothing_is_stored(manager_client, members, open_wave):
+    wave_page = f"/manage/alpha/waves/{open_wave.slug}"
+    assert f'href="{wave_page}/preview"' in manager_client.get(wave_page).get_data(as_text=True)
+    page = unescape(manager_client.get(f"{wave_page}/preview").get_data(as_text=True))
+    assert "Nothing you enter here is stored or sent." in page
+    assert open_wave.questionnaire.parsed.title in page and "invited by Alpha Cluster" in page
+    assert 'method="post"' not in page.split('class="questionnaire"')[0][-40:] and 'name="action"' not in page
+    assert manager_client.post(f"{wave_page}/preview").status_code == 405
+
+
+def test_members_are_found_by_name_type_and_size(manager_client, members):
+    members[1].size_class, members[1].org_type = "large", "university"
+    db.session.commit()
+    everyone = unescape(manager_client.get("/manage/alpha/").get_data(as_text=True))
+    assert "3 members" in everyone
+    found = unescape(manager_client.get("/manage/alpha/?q=bak").get_data(as_text=True))
+    assert "1 of 3 members" in found and ">Baker</a>" in found and ">Able</a>" not in found
+    by_size = unescape(manager_client.get("/manage/alpha/?size=small&type=sme").get_data(as_text=True))
+    assert ">Able</a>" in by_size and ">Baker</a>" not in by_size
+    nothing = unescape(manager_client.get("/manage/alpha/?q=100%25_").get_data(as_text=True))  # LIKE's own characters
+    assert "No member matches" in nothing
+    assert manager_client.get("/manage/alpha/?size=enormous").status_code == 200  # a value not offered is ignored

@@ -7,11 +7,12 @@ use these pages for every cluster).
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from forms.members import (
     IMPORT_COLUMNS,
@@ -26,6 +27,7 @@ from forms.members import (
     size_choices,
     type_choices,
 )
+from forms.questionnaire import displayed_questionnaire, questionnaire_form
 from forms.validators import form_status
 from survey import clock
 from survey.access import allow, cluster_or_404, visible_cluster_ids
@@ -93,13 +95,29 @@ def index():
 @allow(*MANAGERS)
 def cluster(cluster_slug: str):
     cluster = cluster_or_404(cluster_slug)
-    members = db.session.scalars(cluster_members(cluster)).all()
+    types, sizes = dict(type_choices()), dict(size_choices())
+    # Search and filters: a name part, a type, a size; values that are not offered are ignored.
+    search = request.args.get("q", "").strip()[:200]
+    org_type = request.args.get("type", "") if request.args.get("type", "") in types else ""
+    size = request.args.get("size", "") if request.args.get("size", "") in sizes else ""
+    statement = cluster_members(cluster)
+    if search:
+        statement = statement.where(func.lower(Organisation.name).contains(search.lower(), autoescape=True))
+    if org_type:
+        statement = statement.where(Organisation.org_type == org_type)
+    if size:
+        statement = statement.where(Organisation.size_class == size)
+    total = db.session.scalar(select(func.count()).select_from(cluster_members(cluster).subquery()))
     return render_template(
         "manage/cluster.html",
         cluster=cluster,
-        members=members,
+        members=db.session.scalars(statement).all(),
+        total=total,
+        filters={"q": search, "type": org_type, "size": size},
+        types=types,
+        sizes=sizes,
         waves=_waves(),
-        labels=dict(type_choices() + size_choices()),
+        labels={**types, **sizes},
     )
 
 
@@ -260,6 +278,25 @@ def _render_wave(cluster: Cluster, wave: Wave, links_form: LinksForm, send_form:
 def wave(cluster_slug: str, wave_slug: str):
     return _render_wave(
         cluster_or_404(cluster_slug), wave_or_404(wave_slug), LinksForm(formdata=None), SendForm(formdata=None)
+    )
+
+
+@bp.get("/<cluster_slug>/waves/<wave_slug>/preview")
+@allow(*MANAGERS)
+def preview(cluster_slug: str, wave_slug: str):
+    """The questionnaire as the cluster's members see it, with nothing to send: a preview stores nothing."""
+    cluster = cluster_or_404(cluster_slug)
+    wave = wave_or_404(wave_slug)
+    questionnaire = wave.questionnaire.parsed
+    member = SimpleNamespace(name=_("your member organisation"), clusters=[cluster])
+    return render_template(
+        "respond/questionnaire.html",
+        form=questionnaire_form(questionnaire)(formdata=None, meta={"csrf": False}),
+        questionnaire=displayed_questionnaire(questionnaire),
+        invitation=SimpleNamespace(wave=wave, organisation=member),
+        source="new",
+        saved=False,
+        preview=True,
     )
 
 
