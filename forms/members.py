@@ -102,6 +102,7 @@ class LinksForm(FlaskForm):
         _l("Which members"),
         choices=[
             SelectChoice("missing", _l("Members without a working link")),
+            SelectChoice("waiting", _l("Members who have not submitted answers yet (for a reminder)")),
             SelectChoice(
                 "all", _l("All members: the links they have, which keep working, and new ones for the others")
             ),

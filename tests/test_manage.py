@@ -445,3 +445,16 @@ def test_members_are_found_by_name_type_and_size(manager_client, members):
     nothing = unescape(manager_client.get("/manage/alpha/?q=100%25_").get_data(as_text=True))  # LIKE's own characters
     assert "No member matches" in nothing
     assert manager_client.get("/manage/alpha/?size=enormous").status_code == 200  # a value not offered is ignored
+
+
+def test_the_reminder_mail_merge_lists_those_who_have_not_answered_with_their_links(manager_client, members, open_wave):
+    wave_page = f"/manage/alpha/waves/{open_wave.slug}"
+    first = {
+        r["organisation"]: r["link"]
+        for r in _csv_rows(_post(manager_client, f"{wave_page}/links", {"members": "all"}, page=wave_page))
+    }
+    respondent = manager_client.application.test_client()
+    _answer(first["Able"].removeprefix("http://survey.test"), respondent, open_wave, size_class="small")
+    waiting = _csv_rows(_post(manager_client, f"{wave_page}/links", {"members": "waiting"}, page=wave_page))
+    assert {r["organisation"] for r in waiting} == {"Baker", '\'=HYPERLINK("http://evil.example")'}
+    assert all(r["link"] == first[r["organisation"]] for r in waiting)  # the links they already have

@@ -56,7 +56,7 @@ from survey.operations.members import (
 from survey.operations.setup import add_contact as store_contact
 from survey.operations.setup import invite_organisation
 from survey.queries.lookups import wave_or_404
-from survey.queries.rosters import cluster_members, lapsed_members, member_history, profile_changes, wave_roster
+from survey.queries.rosters import Status, cluster_members, lapsed_members, member_history, profile_changes, wave_roster
 
 log = logging.getLogger(__name__)
 
@@ -309,8 +309,11 @@ def download_links(cluster_slug: str, wave_slug: str):
     form = LinksForm()
     if not form.validate():
         return _render_wave(cluster, wave, form, SendForm(formdata=None), form_status(form))
+    members = wave_roster(cluster, wave).members
+    if form.members.data == "waiting":  # a mail merge of reminders: their links, the ones they already have
+        members = [member for member in members if member.status is not Status.RESPONDED]
     try:
-        issued = issue_links(wave, wave_roster(cluster, wave).members, clock.now(), form.members.data == "missing")
+        issued = issue_links(wave, members, clock.now(), form.members.data == "missing")
     except InvitationError as exc:
         abort(409, str(exc))
     if not issued:
