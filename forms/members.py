@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, RadioField, SelectField, StringField
+from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -122,6 +122,8 @@ class SendForm(FlaskForm):
         default="invitation",
         validators=[DataRequired(_l("Choose what to send."))],
     )
+    #: Set by the preview page's button: the first post shows what would go to whom, the second sends.
+    confirmed = HiddenField()
 
 
 @dataclass(frozen=True)

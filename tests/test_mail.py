@@ -6,6 +6,7 @@ import os
 import re
 import socket
 from email import message_from_bytes, policy
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -89,9 +90,13 @@ def members(cluster_a, open_wave):
 
 
 def _send(client, wave, kind: str):
+    """Send as a manager does: the wave page's button, then the preview's (the first post sends nothing)."""
     page = f"/manage/alpha/waves/{wave.slug}"
     html = client.get(page).get_data(as_text=True)
-    return client.post(f"{page}/send", data={"kind": kind, "csrf_token": csrf_token(html)})
+    preview = client.post(f"{page}/send", data={"kind": kind, "csrf_token": csrf_token(html)})
+    if preview.status_code != 200 or "Check before sending" not in preview.get_data(as_text=True):
+        return preview  # nobody to send to, or refused
+    return client.post(f"{page}/send", data={"kind": kind, "confirmed": "1", "csrf_token": csrf_token(html)})
 
 
 def _link(message) -> str:
@@ -191,3 +196,14 @@ def test_the_invitation_says_who_asks_how_long_it_takes_and_how_answers_are_used
     assert f"takes about {open_wave.questionnaire.parsed.minutes} minutes" in body and "15 minutes" not in body
     assert "Questions about the survey: survey@alpha.example" in body
     assert "How your answers are used: http://survey.test/privacy" in body
+
+
+def test_sending_shows_what_goes_to_whom_before_anything_is_sent(manager_client, members, open_wave, inbox):
+    page = f"/manage/alpha/waves/{open_wave.slug}"
+    html = manager_client.get(page).get_data(as_text=True)
+    preview = manager_client.post(f"{page}/send", data={"kind": "invitation", "csrf_token": csrf_token(html)})
+    text = unescape(preview.get_data(as_text=True))
+    assert preview.status_code == 200 and inbox.messages == []
+    assert "This goes to 2 members, at 3 addresses:" in text and "Send 3 e-mails" in text
+    assert "Invitation: Survey 2021" in text and "(the member's own link)" in text
+    assert db.session.scalar(select(func.count()).select_from(Mailing)) == 0

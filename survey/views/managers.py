@@ -415,7 +415,7 @@ def send(cluster_slug: str, wave_slug: str):
             organisation=organisation,
             wave=wave,
             cluster=cluster,
-            link=invitation_link(token),
+            link=invitation_link(token) if token else _("(the member's own link)"),
         )
         subject = (
             _("Invitation: %(title)s", title=wave.title)
@@ -424,6 +424,19 @@ def send(cluster_slug: str, wave_slug: str):
         )
         return make_message(contact.email, contact.name, subject, body)
 
+    if form.confirmed.data != "1":  # the preview: what would go out, to how many, and the button that sends
+        first = next(member for member in members)
+        sample = compose(first.organisation.contacts[0], first.organisation, "")
+        addresses = sum(len(member.organisation.contacts) for member in members)
+        return render_template(
+            "manage/send_confirm.html",
+            cluster=cluster,
+            wave=wave,
+            form=form,
+            members=members,
+            addresses=addresses,
+            sample=sample,
+        )
     try:
         with Mailer() as mailer:
             result = send_links(wave, members, kind, compose, mailer, clock.now())
