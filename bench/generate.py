@@ -38,40 +38,10 @@ from survey.extensions import db
 from survey.models import Cluster, QuestionnaireVersion, Wave
 from survey.models.tallies import ALL, ALL_CLUSTERS, GRAINS, RESPONSES_ITEM, grain_name
 from survey.operations.tallies import KEY_COLUMNS
-from survey.questionnaire import PROFILE_SECTION, Questionnaire, default_document, parse
+from survey.questionnaire import EU, PROFILE_SECTION, Questionnaire, default_document, parse
 
 #: Countries of the EU, where clusters and most of their members are.
-COUNTRIES = sorted(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
+COUNTRIES = sorted(EU)
 CHUNK = 50_000
 
 

@@ -190,41 +190,11 @@ def default_document() -> dict[str, Any]:
 #: CLDR territory codes that are no country: groupings (EU, EZ, UN, QO), the unknown region, Babel's
 #: pseudo-locales ("Pseudo-Accents", "Pseudo-Bidi") and the exceptionally reserved codes of parts of countries.
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB", "AC", "CP", "CQ", "DG", "EA", "IC", "TA"}
-#: The EU's 27 and the other EEA countries, listed first: the clusters this platform serves are there.
-EU_EEA = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-        "IS",
-        "LI",
-        "NO",
-    ]
+#: The EU's 27 countries, and with the other EEA countries listed first: the clusters this platform serves are there.
+EU = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()  # noqa: SIM905
 )
+EU_EEA = EU | {"IS", "LI", "NO"}
 
 
 def country_choices(locale: str = "en") -> list[tuple[str, str]]:

@@ -1,6 +1,6 @@
 """invitation links made again from a nonce and the app's key, the replaced link remembered; keys for drafts
 
-A link's token is now an HMAC of the invitation's id and a per-invitation nonce under a key derived from
+A link's token is now an HMAC of a random per-invitation nonce under a key derived from
 SECRET_KEY, so a reminder re-sends the link the member already has instead of replacing it; the hash of a
 replaced link is kept so that it says it was replaced. Invitations from before have no nonce: their links keep
 working, and the next link made for them is a new one.

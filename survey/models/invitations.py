@@ -26,10 +26,10 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits
 
 
-def derive_token(key: bytes, invitation_id: int, nonce: str) -> str:
-    """An invitation's link token: an HMAC of its id and nonce under the app's key, 192 bits. The same link can
+def derive_token(key: bytes, nonce: str) -> str:
+    """An invitation's link token: an HMAC of its random nonce under the app's key, 192 bits. The same link can
     be made again (a reminder re-sends it) without being stored; a database dump, without the key, gives none."""
-    digest = hmac.new(key, f"invitation-link:{invitation_id}:{nonce}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(key, f"invitation-link:{nonce}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
 
@@ -55,12 +55,11 @@ class Invitation(db.Model):
     organisation: Mapped[Organisation] = relationship()
 
     def issue_token(self, key: bytes) -> str:
-        """Give the invitation a new link (the earlier one is retired, and says so) and return its token. The
-        invitation must have its id (flushed)."""
+        """Give the invitation a new link (the earlier one is retired, and says so) and return its token."""
         if self.token_hash:
             self.replaced_token_hash = self.token_hash
         self.link_nonce = secrets.token_urlsafe(16)
-        token = derive_token(key, self.id, self.link_nonce)
+        token = derive_token(key, self.link_nonce)
         self.token_hash = hash_token(token)
         self.revoked_at = None
         return token
@@ -70,7 +69,7 @@ class Invitation(db.Model):
         links were derived, or under another key, cannot)."""
         if self.revoked_at is not None or self.link_nonce is None:
             return None
-        token = derive_token(key, self.id, self.link_nonce)
+        token = derive_token(key, self.link_nonce)
         return token if hmac.compare_digest(hash_token(token), self.token_hash) else None
 
     @staticmethod

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Cluster, Contact, Invitation, Organisation, QuestionnaireVersion, Wave
-from survey.models.invitations import new_token
 from survey.questionnaire import default_document, parse
 
 
@@ -83,10 +82,8 @@ def invite_organisation(
         select(Invitation).filter_by(wave_id=wave.id, organisation_id=organisation.id)
     ).one_or_none()
     if invitation is None:
-        invitation = Invitation(wave=wave, organisation=organisation, created_at=now, token_hash=new_token())
+        invitation = Invitation(wave=wave, organisation=organisation, created_at=now)
         db.session.add(invitation)
-        db.session.flush()  # its id goes into the link
-        invitation.token_hash = ""  # the placeholder above is not a link's hash: nothing to call replaced
     token = None if new_link else invitation.working_token(link_key())
     if token is None:
         token = invitation.issue_token(link_key())

@@ -425,7 +425,7 @@ def send(cluster_slug: str, wave_slug: str):
         return make_message(contact.email, contact.name, subject, body)
 
     if form.confirmed.data != "1":  # the preview: what would go out, to how many, and the button that sends
-        first = next(member for member in members)
+        first = members[0]
         sample = compose(first.organisation.contacts[0], first.organisation, "")
         addresses = sum(len(member.organisation.contacts) for member in members)
         return render_template(
