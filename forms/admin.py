@@ -122,6 +122,24 @@ class WaveDatesForm(FlaskForm):
             raise ValidationError(_("The last day cannot be before the first day."))
 
 
+class ReopenForm(FlaskForm):
+    """Reopening a closed wave needs a new last day for the late answers."""
+
+    closes_on = DateField(
+        _l("New last day for answers"),
+        validators=[DataRequired(_l("Enter the new last day for answers, for example 2027-03-31."))],
+        description=_l("Links of organisations that have not answered work again until this day."),
+    )
+
+    def __init__(self, *args, today, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def validate_closes_on(self, field) -> None:
+        if field.data and field.data < self.today:
+            raise ValidationError(_("The new last day cannot be in the past."))
+
+
 class WaveForm(WaveDatesForm):
     slug = StringField(
         _l("Short name for web addresses"),

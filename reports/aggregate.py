@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Select, bindparam, case, func, select
 
 from reports.context import Option, Survey
 from reports.dimensions import DIMENSION_COLUMNS, PROFILE_DIMENSIONS, Filters
-from reports.protection import RULE_VERSION, Atom, Items, Protection, decode, protect
+from reports.protection import RULE_VERSION, Atom, Items, Protection, decode, protect_rounds
 from survey.models import Cluster, Invitation, QuestionnaireVersion, Response, Wave, membership, response_cluster
 from survey.models.protections import WaveProtection
 from survey.models.tallies import ALL, ALL_CLUSTERS, GRAINS, RESPONSES_ITEM, Tally, grain_name
@@ -122,9 +122,10 @@ def report_items(questionnaire: Questionnaire) -> Items:
     )
 
 
-def read_atoms(conn: Connection, wave_id: int, items: Items) -> list[Atom]:
+def read_atoms(conn: Connection, wave_id: int, items: Items) -> list[list[Atom]]:
     """The wave's responses as atoms (`reports.protection`): grouped by clusters (as counted at submission) and
-    profile, with their answer counts. Reads every response of the wave once."""
+    profile, with their answer counts; one list per round (`Response.reopening`: 0 unless the wave was reopened).
+    Reads every response of the wave once."""
     clusters: dict[int, list[int]] = {}
     for response_id, cluster_id in conn.execute(
         select(response_cluster.c.response_id, response_cluster.c.cluster_id)
@@ -133,15 +134,15 @@ def read_atoms(conn: Connection, wave_id: int, items: Items) -> list[Atom]:
     ):
         clusters.setdefault(response_id, []).append(cluster_id)
     profile_columns = [getattr(Response, d.column) for d in PROFILE_DIMENSIONS]
-    grouped: dict[tuple[frozenset[int], tuple[str, ...]], list] = {}
+    grouped: dict[tuple[int, frozenset[int], tuple[str, ...]], list] = {}
     rows = conn.execute(
-        select(Response.id, Response.answers, *profile_columns)
+        select(Response.id, Response.reopening, Response.answers, *profile_columns)
         .where(Response.wave_id == wave_id)
         .execution_options(yield_per=20_000)
     )
     width = items.width
-    for response_id, answers, *profile in rows:
-        key = (frozenset(clusters.get(response_id, ())), tuple(str(value) for value in profile))
+    for response_id, reopening, answers, *profile in rows:
+        key = (int(reopening), frozenset(clusters.get(response_id, ())), tuple(str(value) for value in profile))
         entry = grouped.setdefault(key, [0, [0] * width])
         entry[0] += 1
         vector = items.vector(answers)
@@ -149,7 +150,10 @@ def read_atoms(conn: Connection, wave_id: int, items: Items) -> list[Atom]:
         for index, value in enumerate(vector):
             if value:
                 counts[index] += 1
-    return [Atom(clusters=c, profile=p, n=n, answers=tuple(counts)) for (c, p), (n, counts) in grouped.items()]
+    rounds: list[list[Atom]] = [[] for _ in range(1 + max((key[0] for key in grouped), default=0))]
+    for (reopening, c, p), (n, counts) in grouped.items():
+        rounds[reopening].append(Atom(clusters=c, profile=p, n=n, answers=tuple(counts)))
+    return rounds
 
 
 #: Protections of closed waves, whose responses no longer change: (database, wave, fingerprint) -> protection.
@@ -183,7 +187,7 @@ def make_protection(conn: Connection, wave_id: int, k: int) -> Protection:
         .where(Wave.id == wave_id)
     ).scalar_one()
     items = report_items(parse(document))
-    return protect(read_atoms(conn, wave_id, items), items, k)
+    return protect_rounds(read_atoms(conn, wave_id, items), items, k)
 
 
 def wave_protection(conn: Connection, wave_id: int, k: int) -> Protection:

@@ -17,6 +17,13 @@ So no published group is unanimous on an item, and knowing who is in a group nev
 (the dominance rule); where answers are withheld, swapping two differing answers between the parts of a block
 changes the cell's answers and nothing published.
 
+A wave reopened after closing collects its late answers as a set of their own (a *round*: the answers counted at
+the first close are round 0, those of the n-th reopening round n), and the figures published at its next close
+would show a reader comparing them with the earlier ones what the late answers are. So each round has its own
+partitions, and a cell is published when, in every round, it is a union of that round's blocks or holds none
+of its responses (`protect_rounds`): whatever two publications a reader subtracts, the difference in a cell is
+the late rounds' count there, itself a union of their blocks. Answers counted in a round are not changed later.
+
 A partition is made by refining: it starts with one block of everything, and the cells with at least k
 responses are taken in turn (one filter before two, cells with a cluster first, larger before smaller); each
 splits every block it cuts into the part inside and the part outside when all those parts are still safe
@@ -27,7 +34,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -237,3 +244,24 @@ def _partition(
         if sum(block_n[block] for block in blocks) == cell_n[cell]:
             published.add(cell)
     return published
+
+
+def protect_rounds(rounds: Sequence[Sequence[Atom]], items: Items, k: int) -> Protection:
+    """The protection of a wave whose responses came in rounds (closes and reopenings; see the module's text):
+    a cell is published, and its answers to an item, when every round publishes it or has no response in it."""
+    if len(rounds) <= 1 or k <= 1:
+        return protect([atom for atoms in rounds for atom in atoms], items, k)
+    parts = [(protect(atoms, items, k), set(cell_members([atom for atom in atoms if atom.n > 0]))) for atoms in rounds]
+    cells = set().union(*(present for _, present in parts))
+
+    def everywhere(cell: Filters, shown: Callable[[Protection], frozenset[Filters]]) -> bool:
+        return all(cell in shown(part) or cell not in present for part, present in parts)
+
+    def answers_to(item: str) -> Callable[[Protection], frozenset[Filters]]:
+        return lambda part: part.answers[item]
+
+    published = frozenset(cell for cell in cells if everywhere(cell, lambda part: part.published))
+    answers = {
+        item: frozenset(cell for cell in published if everywhere(cell, answers_to(item))) for item, _ in items.codes
+    }
+    return Protection(k=k, published=published, answers=answers)

@@ -50,33 +50,70 @@ def audit(
     if not withheld:
         return []
     sizes = np.array([atom.n for atom in atoms], dtype=float)
-    rows, columns = [], []
-    for row, cell in enumerate(shown):
-        rows += [row] * len(members[cell])
-        columns += members[cell]
-    for row, index in enumerate(fixed, start=len(shown)):  # what the reader knows: one equation per atom
-        rows.append(row)
-        columns.append(index)
-    count = len(shown) + len(fixed)
-    equations = csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(count, len(atoms)))
-    values = equations @ sizes if count else None
+    equations = [members[cell] for cell in shown] + [[index] for index in fixed]  # the reader knows those atoms
+    return _pinned(sizes, equations, [(cell, members[cell]) for cell in withheld], k)
+
+
+def audit_rounds(
+    rounds: Sequence[Sequence[Atom]], publications: Sequence[tuple[int, Iterable[Filters]]], k: int
+) -> list[Finding]:
+    """What a reader learns from every publication of a wave that was reopened (`reports.protection.
+    protect_rounds`): publication (r, cells) was made at the close after round r, from rounds 0 to r, and shows
+    those cells. The unknowns are every round's atoms; a finding is a group of fewer than k responses in one
+    round (its cell is given as ("round", r) and the filters) whose number the publications pin down to a range
+    narrower than k, or a cell the last publication withholds that they pin down so."""
+    atoms, round_of = [], []
+    for index, round_atoms in enumerate(rounds):
+        kept = [atom for atom in round_atoms if atom.n > 0]
+        atoms += kept
+        round_of += [index] * len(kept)
+    members = cell_members(atoms)
+    sizes = np.array([atom.n for atom in atoms], dtype=float)
+    equations = [
+        [index for index in members[cell] if round_of[index] <= last]
+        for last, cells in publications
+        for cell in set(cells)
+        if cell in members
+    ]
+    equations = [indices for indices in equations if indices]
+    targets: list[tuple[Filters, list[int]]] = []
+    for number in range(len(rounds)):
+        for cell, indices in members.items():
+            inside = [index for index in indices if round_of[index] == number]
+            if 0 < sizes[inside].sum() < k:
+                targets.append(((("round", number), *cell), inside))
+    last_shown = set(publications[-1][1]) if publications else set()
+    targets += [(cell, indices) for cell, indices in members.items() if cell not in last_shown]
+    return _pinned(sizes, equations, targets, k)
+
+
+def _pinned(
+    sizes: np.ndarray, equations: Sequence[Sequence[int]], targets: Sequence[tuple[Filters, Sequence[int]]], k: int
+) -> list[Finding]:
+    """The targets (cells, as the atoms they sum) whose sum the equations (sums of atoms known to the reader,
+    with the true sizes) confine to a range narrower than k."""
+    rows = [row for row, indices in enumerate(equations) for _ in indices]
+    columns = [index for indices in equations for index in indices]
+    count = len(equations)
+    matrix = csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(count, len(sizes)))
+    values = matrix @ sizes if count else None
     # Feasible points found so far (every one satisfies all published counts): two of them whose sums over a
     # cell differ by k already prove that cell's range at least k wide, so most cells need no program solved.
     # The true counts are one; every program solved adds its optimum.
     points = [sizes]
     findings = []
-    for cell in withheld:
-        indices = members[cell]
+    for cell, indices in targets:
+        indices = list(indices)
         sums = [float(point[indices].sum()) for point in points]
         if max(sums) - min(sums) >= k - 1e-6:
             continue
-        objective = np.zeros(len(atoms))
+        objective = np.zeros(len(sizes))
         objective[indices] = 1.0
         bounds = []
         for sign in (1.0, -1.0):
             result = linprog(
                 sign * objective,
-                A_eq=equations if count else None,
+                A_eq=matrix if count else None,
                 b_eq=values,
                 bounds=(0, None),
                 method="highs",

@@ -36,7 +36,8 @@ def demo(app):
     waves = []
     for wave in db.session.scalars(select(Wave).order_by(Wave.id)):
         items = report_items(wave.questionnaire.parsed)
-        waves.append((wave.slug, read_atoms(conn, wave.id, items), items, wave_protection(conn, wave.id, k)))
+        (atoms,) = read_atoms(conn, wave.id, items)  # never reopened: one round
+        waves.append((wave.slug, atoms, items, wave_protection(conn, wave.id, k)))
     return k, waves, [cluster.id for cluster in db.session.scalars(select(Cluster).order_by(Cluster.id))]
 
 

@@ -14,8 +14,8 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reports.protection import Atom, Items, cell_members, cells_of, protect
-from tests.disclosure_audit import audit
+from reports.protection import Atom, Items, cell_members, cells_of, protect, protect_rounds
+from tests.disclosure_audit import audit, audit_rounds
 from tests.reports_data import reference_published
 
 ITEMS = Items((("ai", ("using", "planning", "not_planned")), ("cloud", ("using", "not_planned"))))
@@ -24,9 +24,9 @@ CLUSTER_SETS = [frozenset(s) for s in ({1}, {2}, {3}, {1, 2}, {2, 3})]
 
 
 @st.composite
-def responses(draw) -> list[tuple[frozenset[int], tuple[str, ...], dict[str, str]]]:
-    """Up to 60 responses; sometimes everyone (or a whole cluster) gives one answer to an item."""
-    count = draw(st.integers(0, 60))
+def responses(draw, most: int = 60) -> list[tuple[frozenset[int], tuple[str, ...], dict[str, str]]]:
+    """Up to `most` responses; sometimes everyone (or a whole cluster) gives one answer to an item."""
+    count = draw(st.integers(0, most))
     unanimous = draw(st.sampled_from([None, "ai", "cloud"]))
     rows = []
     for _ in range(count):
@@ -74,6 +74,48 @@ def test_published_cells_are_large_varied_and_what_the_written_rule_publishes(ro
     published, answers = reference_published(rows, [item for item, _ in ITEMS.codes], k)
     assert protection.published == published
     assert protection.answers == answers
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(first=responses(40), late=responses(20), k=st.sampled_from([3, 5]))
+def test_a_reopened_wave_s_two_publications_together_pin_down_no_small_group(first, late, k):
+    """The figures of the first close, and those of the second one with the late answers: a reader who keeps
+    both learns no group of fewer than k responses, late or not, and no cell the second one withholds."""
+    rounds = [atoms_of(first), atoms_of(late)]
+    publications = [(0, protect(rounds[0], ITEMS, k).published), (1, protect_rounds(rounds, ITEMS, k).published)]
+    findings = audit_rounds(rounds, publications, k)
+    assert not findings, findings[:3]
+
+
+@settings(max_examples=50, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(first=responses(40), late=responses(20), k=st.sampled_from([3, 5]))
+def test_a_reopened_wave_shows_answers_only_where_each_round_s_answers_are_protected(first, late, k):
+    """The difference between the two publications' answers in a cell is the late answers there: each round's
+    part of a cell whose answers are shown is empty or holds two different answers (and k responses)."""
+    rounds = [atoms_of(first), atoms_of(late)]
+    combined = protect_rounds(rounds, ITEMS, k)
+    for (item, _), segment in zip(ITEMS.codes, ITEMS.segments(), strict=True):
+        for cell in combined.answers[item]:
+            assert cell in combined.published
+            for atoms in rounds:
+                members = cell_members(atoms).get(cell, [])
+                given_answers = {c for i in members for c, count in enumerate(atoms[i].answers[segment]) if count}
+                assert not members or (len(given_answers) > 1 and sum(atoms[i].n for i in members) >= k), cell
+
+
+def test_the_second_publication_made_from_all_answers_together_would_give_late_ones_away():
+    """Why late answers are protected on their own: one late response, published with everything else by the
+    rule for a single close, is the difference between the two publications (the audit finds it)."""
+    first = [(frozenset({1}), ("small", "sme", "ES", "digital"), {"ai": "using", "cloud": "using"})] * 6
+    first += [(frozenset({1}), ("micro", "sme", "ES", "digital"), {"ai": "planning", "cloud": "not_planned"})] * 6
+    late = [(frozenset({1}), ("small", "sme", "ES", "digital"), {"ai": "not_planned", "cloud": "using"})]
+    rounds = [atoms_of(first), atoms_of(late)]
+    naive = protect(atoms_of(first + late), ITEMS, 5).published
+    assert audit_rounds(rounds, [(0, protect(rounds[0], ITEMS, 5).published), (1, naive)], 5)
+    combined = protect_rounds(rounds, ITEMS, 5)
+    assert ((("cluster", 1),)) not in combined.published  # the late answer is in it: withheld
+    assert (("size", "micro"),) in combined.published  # no late answer there: as published at the first close
+    assert not audit_rounds(rounds, [(0, protect(rounds[0], ITEMS, 5).published), (1, combined.published)], 5)
 
 
 def test_one_organisation_in_two_clusters_is_not_given_away_by_the_two_cluster_totals():

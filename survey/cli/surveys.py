@@ -1,6 +1,8 @@
-"""Commands for running surveys: `flask --app survey demo | invitations create | surveys list|open|close`."""
+"""Commands for running surveys: `flask --app survey demo | invitations create | surveys list|open|close|reopen`."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import click
 from flask import current_app
@@ -10,7 +12,7 @@ from survey import clock
 from survey.extensions import db
 from survey.models import Cluster, Invitation, Organisation, Response, Wave, WaveState, WaveStateError
 from survey.operations.invitations import invitation_link
-from survey.operations.platform import close_wave, open_wave
+from survey.operations.platform import close_wave, open_wave, reopen_wave
 from survey.operations.protections import publish_results
 from survey.queries.lookups import by_slug
 
@@ -147,3 +149,17 @@ def open_survey_command(slug: str) -> None:
 def close_survey_command(slug: str) -> None:
     """Close an open wave: its invitation links stop working."""
     _transition(slug, close_wave)
+
+
+@surveys_group.command("reopen")
+@click.argument("slug")
+@click.option(
+    "--closes-on",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The new last day for answers (YYYY-MM-DD).",
+)
+def reopen_survey_command(slug: str, closes_on: datetime) -> None:
+    """Reopen a closed wave for organisations that have not answered; its results are withdrawn until it closes
+    again, and the answers counted at the close stay as they were."""
+    _transition(slug, lambda wave, now: reopen_wave(wave, now, closes_on.date()))

@@ -42,6 +42,9 @@ class Response(db.Model):
     #: Hash of the key held by whoever submitted (a cookie in their browser, or the API client): only with it are
     #: the answers shown again or changed. None: nobody can (rows from before keys, or internal imports).
     edit_key_hash: Mapped[str | None] = mapped_column(String(64))
+    #: `Wave.reopenings` when it was first submitted: 0 before the wave's first close, n during its n-th
+    #: reopening. Answers counted at a close are not changed after it (the figures published then stay true).
+    reopening: Mapped[int] = mapped_column(default=0, server_default="0")
 
     clusters: Mapped[list[Cluster]] = relationship(secondary=response_cluster, order_by="Cluster.id")
 

@@ -68,6 +68,10 @@ class Wave(db.Model):
     )
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: How many times the wave was reopened after closing. Each reopening collects late answers as a set of its
+    #: own (`Response.reopening`), protected on its own, so that the figures published at each close never
+    #: tell the late answers apart by comparison (`reports.protection.protect_rounds`).
+    reopenings: Mapped[int] = mapped_column(default=0, server_default="0")
 
     questionnaire: Mapped[QuestionnaireVersion] = relationship()
 
@@ -82,6 +86,18 @@ class Wave(db.Model):
             raise WaveStateError(f"wave {self.slug} is {self.state}; only an open wave can be closed")
         self.state = WaveState.CLOSED
         self.closed_at = now
+
+    def reopen(self, now: datetime, closes_on: date) -> None:
+        """Take late answers again until `closes_on`, from organisations that have not answered: the answers
+        counted at the close stay as they were, and the results are withdrawn until the wave closes again."""
+        if self.state is not WaveState.CLOSED:
+            raise WaveStateError(f"wave {self.slug} is {self.state}; only a closed wave can be reopened")
+        if closes_on < now.date():
+            raise WaveStateError(f"wave {self.slug} cannot reopen until {closes_on}, a day that has passed")
+        self.state = WaveState.OPEN
+        self.closes_on = closes_on
+        self.closed_at = None
+        self.reopenings += 1
 
     def accepts_answers(self, today: date) -> bool:
         """True while respondents may submit or change answers."""

@@ -68,3 +68,11 @@ def close_wave(wave: Wave, now: datetime) -> None:
     db.session.refresh(wave)
     wave.close(now)
     db.session.flush()
+
+
+def reopen_wave(wave: Wave, now: datetime, closes_on: date) -> None:
+    """Reopen a closed wave for late answers until `closes_on` (`Wave.reopen`); locked like a close."""
+    db.session.execute(select(Wave.id).where(Wave.id == wave.id).with_for_update())
+    db.session.refresh(wave)
+    wave.reopen(now, closes_on)
+    db.session.flush()

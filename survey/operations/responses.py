@@ -34,7 +34,8 @@ class LinkNotFound(Exception):
 
 class LinkExpired(Exception):
     """The invitation exists but its wave no longer (or not yet) takes answers, or it was revoked: `reason` is
-    one of `Wave.why_no_answers`' reasons, "revoked" or "replaced" (by a newer link)."""
+    one of `Wave.why_no_answers`' reasons, "revoked", "replaced" (by a newer link) or "counted" (the wave was
+    reopened, and the organisation's answers were counted at its close: they stay as they were)."""
 
     def __init__(self, reason: str = "closed", invitation: Invitation | None = None):
         super().__init__(reason)
@@ -64,7 +65,16 @@ def find_invitation(token: str, today: date) -> Invitation:
     reason = invitation.wave.why_no_answers(today)
     if reason is not None:
         raise LinkExpired(reason, invitation)
+    if invitation.wave.reopenings:
+        check_not_counted(invitation.wave, find_response(invitation), invitation)
     return invitation
+
+
+def check_not_counted(wave: Wave, response: Response | None, invitation: Invitation | None = None) -> None:
+    """A reopened wave takes answers from organisations that had none counted at its close. Those counted
+    then stay as published (a change would show through the next publication as the difference)."""
+    if response is not None and response.reopening < wave.reopenings:
+        raise LinkExpired("counted", invitation)
 
 
 def check_still_open(wave: Wave) -> None:
@@ -203,6 +213,7 @@ def submit_response(
 
     delta: Counter = Counter()
     response = find_response(invitation)
+    check_not_counted(invitation.wave, response, invitation)
     created = response is None
     if response is None:
         response = Response(
@@ -210,6 +221,7 @@ def submit_response(
             organisation_id=invitation.organisation_id,
             submitted_at=now,
             edit_key_hash=hash_token(edit_key) if edit_key is not None else None,
+            reopening=invitation.wave.reopenings,
         )
         db.session.add(response)
     else:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from forms.admin import ClusterForm, NewUserForm, UserRoleForm, WaveDatesForm, WaveForm
+from forms.admin import ClusterForm, NewUserForm, ReopenForm, UserRoleForm, WaveDatesForm, WaveForm
 from forms.validators import form_status
 from survey import clock
 from survey.access import allow
@@ -30,6 +31,7 @@ from survey.operations.platform import (
     close_wave,
     create_wave_from,
     open_wave,
+    reopen_wave,
     save_cluster,
 )
 from survey.operations.protections import publish_results
@@ -269,8 +271,9 @@ def edit_wave(wave_id: int):
     return render_template("admin/wave_edit.html", form=form, wave=wave), status
 
 
-def _confirm(wave: Wave, action: str):
-    """The page that says what opening or closing will do, with the button that does it (no script needed)."""
+def _confirm(wave: Wave, action: str, form: ReopenForm | None = None, status: int = 200):
+    """The page that says what opening, closing or reopening will do, with the button that does it (no script
+    needed)."""
     drafts = db.session.scalar(
         select(func.count())
         .select_from(Draft)
@@ -283,15 +286,24 @@ def _confirm(wave: Wave, action: str):
     )
     invited = db.session.scalar(select(func.count()).select_from(Invitation).where(Invitation.wave_id == wave.id))
     responses = db.session.scalar(select(func.count()).select_from(Response).where(Response.wave_id == wave.id))
-    return render_template(
+    late = db.session.scalar(
+        select(func.count())
+        .select_from(Response)
+        .where(Response.wave_id == wave.id, Response.reopening == wave.reopenings, Response.reopening > 0)
+    )
+    page = render_template(
         "admin/wave_confirm.html",
         wave=wave,
         action=action,
         drafts=drafts,
         invited=invited,
         responses=responses,
+        late=late,
+        form=form,
+        k=current_app.config["MIN_CELL_SIZE"],
         today=clock.today(),
     )
+    return page, status
 
 
 @bp.route("/waves/<id:wave_id>/open", methods=["GET", "POST"])
@@ -312,4 +324,26 @@ def close_survey(wave_id: int):
     wave = _transition(wave_id, close_wave)
     publish_results(wave)
     flash(_("%(title)s is closed: its invitation links no longer work.", title=wave.title))
+    return redirect(url_for(".waves"), code=303)
+
+
+@bp.route("/waves/<id:wave_id>/reopen", methods=["GET", "POST"])
+@allow("admin")
+def reopen_survey(wave_id: int):
+    """Late answers after a close: the page names what reopening does, and asks for the new last day."""
+    wave = _get_or_404(Wave, wave_id)
+    if wave.state is not WaveState.CLOSED:
+        abort(409, _("The survey %(title)s is not closed: there is nothing to reopen.", title=wave.title))
+    form = ReopenForm(today=clock.today())
+    if not form.validate_on_submit():
+        return _confirm(wave, "reopen", form, 200 if request.method == "GET" else form_status(form))
+    wave = _transition(wave_id, lambda wave, now: reopen_wave(wave, now, form.closes_on.data))
+    flash(
+        _(
+            "%(title)s is open again until %(date)s for organisations that have not answered. Its results are "
+            "withdrawn until it closes again.",
+            title=wave.title,
+            date=format_date(wave.closes_on, "long"),
+        )
+    )
     return redirect(url_for(".waves"), code=303)

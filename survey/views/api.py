@@ -179,6 +179,11 @@ def _gone(gone: LinkExpired) -> str:
         return "this invitation link was replaced by a newer one: ask the cluster organisation for it"
     if gone.reason == "revoked":
         return "this invitation link was withdrawn: ask the cluster organisation for a new one"
+    if gone.reason == "counted":
+        return (
+            "the survey wave was reopened for organisations that had not answered: your answers were counted at "
+            "its close and can no longer be changed"
+        )
     if wave is not None and gone.reason == "not_yet" and wave.opens_on:
         return f"the survey wave opens on {wave.opens_on.isoformat()}"
     if wave is not None and gone.reason == "closed" and wave.closed_on():
