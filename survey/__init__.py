@@ -29,22 +29,39 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         cli,
         database,
         errors,
+        languages,
         routing,
         security,
         weblog,
     )
     from survey.extensions import babel, csrf, db, limiter, migrate
+    from survey.operations.answering_time import estimate_for
     from survey.questionnaire import EU_EEA
-    from survey.views import admin, api, charts, downloads, health, home, managers, privacy, reports, respondents
+    from survey.views import (
+        admin,
+        api,
+        charts,
+        downloads,
+        health,
+        home,
+        mailings,
+        managers,
+        privacy,
+        reports,
+        respondents,
+    )
     from survey.views import auth as auth_views
 
     db.init_app(app)
     database.init_app(app)
     cache.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
-    babel.init_app(app)
+    babel.init_app(app, locale_selector=languages.select_locale)
+    app.after_request(languages.remember_choice)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["language_choice"] = languages.language_choice
     app.jinja_env.globals["eu_eea"] = EU_EEA  # the questionnaire's country list groups them first
+    app.jinja_env.globals["answering_estimate"] = estimate_for  # "about N minutes", measured where it can be
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     # Who may use a view is checked before the CSRF token, so that intruders are turned away first.
@@ -59,7 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # with the respondent's answers instead of a bare 400 page.
     csrf.exempt(respondents.bp)
     app.register_blueprint(respondents.bp)
-    for blueprint in (auth_views.bp, managers.bp, admin.bp):
+    for blueprint in (auth_views.bp, managers.bp, mailings.bp, admin.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(reports.bp)
     app.register_blueprint(downloads.bp)

@@ -17,7 +17,24 @@ log = logging.getLogger(__name__)
 
 
 class MailError(Exception):
-    """The mail server could not be reached or refused a message."""
+    """The mail server could not be reached or refused a message.
+
+    `reply` is the server's answer when it gave one ("550 5.1.1 No such mailbox"), else the error's class name;
+    `refused` says the server answered no (rather than the connection failing)."""
+
+    def __init__(self, reply: str, refused: bool = False) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.refused = refused
+
+
+def _refusal(exc: smtplib.SMTPException) -> tuple[int, bytes | str] | None:
+    """The server's code and text, for an error where the server answered no."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        return next(iter(exc.recipients.values()))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code, exc.smtp_error
+    return None
 
 
 def mail_configured() -> bool:
@@ -70,7 +87,17 @@ class Mailer:
         assert self.smtp is not None, "use Mailer as a context manager"
         try:
             self.smtp.send_message(message)
-        except (OSError, smtplib.SMTPException) as exc:
+        except smtplib.SMTPException as exc:
+            refusal = _refusal(exc)
+            if refusal is None:
+                log.warning("the mail server did not take a message: %s", type(exc).__name__)
+                raise MailError(type(exc).__name__) from exc
+            code, text = refusal
+            # The code alone in the log: the reply's text often repeats the recipient's address.
+            log.warning("the mail server refused a message: %s %s", type(exc).__name__, code)
+            text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+            raise MailError(f"{code} {text}", refused=True) from exc
+        except OSError as exc:
             log.warning("the mail server did not take a message: %s", type(exc).__name__)
             raise MailError(type(exc).__name__) from exc
 

@@ -96,7 +96,8 @@ class Questionnaire:
     @property
     def minutes(self) -> int:
         """About how long answering takes, in whole minutes: `SECONDS_PER_ANSWER` per question by its type (rules
-        of thumb for self-administered web questionnaires, not yet measured from respondents)."""
+        of thumb for self-administered web questionnaires), until respondents have measured it
+        (`survey.operations.answering_time`)."""
         seconds = sum(SECONDS_PER_ANSWER.get(item.type, 10) for item in self.items.values())
         return max(1, -(-seconds // 60))
 

@@ -28,8 +28,8 @@ from survey.operations.setup import create_wave, invite_organisation, load_quest
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
-# Users per role and logged-in clients (tests/accounts.py).
-pytest_plugins = ["tests.accounts"]
+# Users per role and logged-in clients (tests/accounts.py); an SMTP server on loopback (tests/mailserver.py).
+pytest_plugins = ["tests.accounts", "tests.mailserver"]
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

@@ -15,7 +15,7 @@ from werkzeug.routing import Rule
 
 from survey import clock, create_app
 from survey.extensions import db
-from survey.models import ApiToken, Contact, Organisation, Role, User, Wave
+from survey.models import ApiToken, Contact, Organisation, ReminderDate, Role, User, Wave
 from survey.operations.accounts import create_api_token
 from survey.operations.setup import add_contact, create_wave, invite_organisation, load_questionnaire
 from tests.conftest import complete_answers, csrf_token
@@ -114,6 +114,11 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("manage.issue_link", "POST"): [Case(managers(200))],
     ("manage.revoke", "POST"): [Case(managers(303))],
     ("manage.send", "POST"): [Case(managers(409), data={"kind": "invitation"})],  # no mail server here
+    ("mailings.edit_text", "GET"): [Case(managers(200))],
+    ("mailings.edit_text", "POST"): [Case(managers(422))],
+    ("mailings.reset_text", "POST"): [Case(managers(303))],
+    ("mailings.add_reminder", "POST"): [Case(managers(409), data={"send_on": "2099-01-01"})],  # no mail server
+    ("mailings.remove_reminder", "POST"): [Case(managers(303))],
     # Admin pages.
     ("admin.index", "GET"): [Case(admins(200))],
     ("admin.users", "GET"): [Case(admins(200))],
@@ -136,6 +141,9 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("admin.open_survey", "POST"): [Case(admins(303))],
     ("admin.close_survey", "GET"): [Case(admins(200))],
     ("admin.close_survey", "POST"): [Case(admins(303))],
+    # The matrix's wave is open: nothing to reopen (tests/test_reopening.py reopens a closed one).
+    ("admin.reopen_survey", "GET"): [Case(admins(409))],
+    ("admin.reopen_survey", "POST"): [Case(admins(409))],
     # Reports and the JSON API (what issue 4 requires of them).
     ("reports.index", "GET"): [Case(logged_in(200))],
     ("reports.report", "GET"): [Case(unpublished()), Case(unpublished(), query="cluster=alpha")],
@@ -190,6 +198,8 @@ class World:
     spare_user: User
     api_tokens: dict[str, ApiToken]
     clients: dict = field(default_factory=dict)
+    #: A reminder date of cluster A for manager A and another for the admin, each to remove their own.
+    reminder_ids: dict[str, int] = field(default_factory=dict)
 
     def target(self, persona: str) -> tuple[Organisation, Contact]:
         """What each visitor acts on: manager A and the admin each their own member, so that one's deletion
@@ -243,6 +253,12 @@ def world(app, make_cluster, make_user, quick_client_for) -> World:
     db.session.commit()
     built = World(wave, draft, org_a1, org_a2, contact_a1, contact_a2, respondent_token, users, spare, api_tokens)
     built.clients = {persona: quick_client_for(user) for persona, user in users.items()}
+    for days, persona in ((3, "manager_a"), (4, "admin")):
+        reminder = ReminderDate(cluster_id=cluster_a.id, wave_id=wave.id, send_on=today + timedelta(days=days))
+        db.session.add(reminder)
+        db.session.flush()
+        built.reminder_ids[persona] = reminder.id
+    db.session.commit()
     built.clients["anonymous"] = app.test_client()
     built.clients["respondent"] = app.test_client()
     return built
@@ -263,6 +279,8 @@ def _values(world: World, persona: str, rule: Rule) -> dict[str, object]:
         "cluster_id": world.org_a1.clusters[0].id,
         "wave_id": world.draft.id if rule.endpoint == "admin.open_survey" else world.wave.id,  # edit: not closed
         "token_id": world.api_tokens[persona].id if persona in world.api_tokens else 1,
+        "kind": "reminder",
+        "reminder_id": world.reminder_ids.get(persona, world.reminder_ids["manager_a"]),
         "fmt": (rule.defaults or {}).get("fmt"),  # downloads: one rule per file type
     }
     missing = [argument for argument in rule.arguments if argument not in known]

@@ -12,7 +12,7 @@ from itsdangerous.timed import TimestampSigner
 from survey.extensions import db
 from tests.accounts import log_in
 from tests.conftest import csrf_token
-from tests.test_mail import inbox  # noqa: F401 - the SMTP server on loopback
+from tests.mailserver import inbox  # noqa: F401 - the SMTP server on loopback
 
 
 def _new_user(client, app) -> tuple[str, str]:

@@ -6,12 +6,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from survey.cli import surveys, tallies, users
+    from survey.cli import mail, surveys, tallies, users
 
     for command in (
         surveys.demo_command,
         surveys.invitations_group,
         surveys.surveys_group,
+        mail.reminders_group,
+        mail.mail_group,
         tallies.tallies_group,
         users.users_group,
         users.tokens_group,

@@ -17,6 +17,7 @@ from survey.extensions import db
 from survey.models import Cluster, Invitation, Organisation, Response, Role, User, Wave
 from survey.models.invitations import hash_token, new_token
 from survey.operations.accounts import create_user, find_user, set_password
+from survey.operations.answering_time import measure_wave
 from survey.operations.protections import store_protection
 from survey.operations.setup import create_wave, invite_organisation, load_questionnaire
 from survey.operations.tallies import apply_counts, response_counts
@@ -234,6 +235,10 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
     db.session.flush()
 
     tallies: Counter = Counter()
+    # Answering times of their own generator, so that the answers stay what they were with the same seed:
+    # spread around the questionnaire's rule of thumb, a tenth of them in several sittings (not measured).
+    clock_rng = random.Random(seed + 1)
+    typical = questionnaire.minutes * 60 * 1.2
     for index in range(responses):
         home = clusters[index % len(clusters)]
         org_type = _pick(rng, TYPES)
@@ -265,6 +270,7 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
             if rng.random() >= share:
                 continue
             answers = synthetic_answers(rng, questionnaire, ecosystem, size, shift)
+            one_sitting = clock_rng.random() >= 0.1
             db.session.add(
                 Response(
                     wave_id=target.id,
@@ -273,6 +279,7 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
                     submitted_at=now,
                     updated_at=now,
                     clusters=member_of,
+                    answering_seconds=round(typical * clock_rng.lognormvariate(0, 0.45)) if one_sitting else None,
                     **profile,
                 )
             )
@@ -312,7 +319,8 @@ def load_demo(responses: int, seed: int, now: datetime) -> DemoResult:
     db.session.add(demo_org)
     db.session.flush()
     _, token = invite_organisation(wave, demo_org, now)
-    store_protection(previous, now)  # as closing it would have (survey/operations/protections.py)
+    measure_wave(previous)  # as closing it would have (survey/operations/platform.py)
+    store_protection(previous, now)  # likewise (survey/operations/protections.py)
     return DemoResult(wave=wave, demo_link_token=token, responses=responses)
 
 

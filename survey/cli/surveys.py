@@ -12,7 +12,7 @@ from survey import clock
 from survey.extensions import db
 from survey.models import Cluster, Invitation, Organisation, Response, Wave, WaveState, WaveStateError
 from survey.operations.invitations import invitation_link
-from survey.operations.platform import close_wave, open_wave, reopen_wave
+from survey.operations.platform import PlatformError, close_wave, open_wave, reopen_wave
 from survey.operations.protections import publish_results
 from survey.queries.lookups import by_slug
 
@@ -129,7 +129,7 @@ def _transition(slug: str, action) -> None:
     wave = wave_or_fail(slug)
     try:
         action(wave, clock.now())
-    except WaveStateError as exc:
+    except (WaveStateError, PlatformError) as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     if wave.state is WaveState.CLOSED:

@@ -1,9 +1,9 @@
 """Typed models, one module per aggregate. Importing this package registers every table."""
 
 from survey.models.audit import DownloadLog
-from survey.models.clusters import Cluster, Contact, Organisation, ProfileChange, membership
+from survey.models.clusters import Cluster, Contact, DeliveryProblem, Organisation, ProfileChange, membership
 from survey.models.invitations import Invitation, hash_token
-from survey.models.mailings import Mailing, MailKind
+from survey.models.mailings import Mailing, MailKind, MailText, ReminderDate
 from survey.models.protections import WaveProtection
 from survey.models.responses import Draft, Response, response_cluster
 from survey.models.tallies import Tally
@@ -14,15 +14,18 @@ __all__ = [
     "ApiToken",
     "Cluster",
     "Contact",
+    "DeliveryProblem",
     "DownloadLog",
     "Draft",
     "Invitation",
     "LoginSession",
     "MailKind",
     "Mailing",
+    "MailText",
     "Organisation",
     "ProfileChange",
     "QuestionnaireVersion",
+    "ReminderDate",
     "Response",
     "Role",
     "Tally",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, func
+from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
@@ -88,6 +89,15 @@ class ProfileChange(db.Model):
     changed_at: Mapped[datetime]
 
 
+class DeliveryProblem(enum.StrEnum):
+    #: The mail server said no to the address while sending (an SMTP 4xx or 5xx reply).
+    REFUSED = "refused"
+    #: The message could not be handed over at all (the connection broke off).
+    FAILED = "failed"
+    #: A delivery status notification came back later (`flask mail bounce`).
+    BOUNCED = "bounced"
+
+
 class Contact(db.Model):
     """A contact person: the only personal data the platform holds, never joined into answers or reports."""
 
@@ -98,8 +108,26 @@ class Contact(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(254))
+    #: What went wrong with the last message to this address, if anything (shown to the cluster's managers).
+    delivery_problem: Mapped[DeliveryProblem | None] = mapped_column(
+        Enum(DeliveryProblem, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e])
+    )
+    delivery_problem_at: Mapped[datetime | None]
+    #: The server's reply or the bounce's status, e.g. "550 5.1.1 No such mailbox"; never a message or a link.
+    delivery_error: Mapped[str | None] = mapped_column(String(200))
 
     organisation: Mapped[Organisation] = relationship(back_populates="contacts")
+
+    def record_problem(self, problem: DeliveryProblem, error: str, now: datetime) -> None:
+        self.delivery_problem = problem
+        self.delivery_problem_at = now
+        self.delivery_error = " ".join(error.split())[:200] or None
+
+    def record_accepted(self) -> None:
+        """The server took a message for this address: a refusal is over. A bounce is not: servers accept mail
+        for addresses that bounce later, so only a corrected address (deleted and added again) clears it."""
+        if self.delivery_problem is not DeliveryProblem.BOUNCED:
+            self.delivery_problem = self.delivery_problem_at = self.delivery_error = None
 
     def __repr__(self) -> str:  # never the e-mail: reprs end up in logs
         return f"<Contact {self.id}>"

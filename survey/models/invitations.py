@@ -50,6 +50,9 @@ class Invitation(db.Model):
     revoked_at: Mapped[datetime | None]
     #: When answers last arrived through this link (the submission also locks this row).
     last_submitted_at: Mapped[datetime | None]
+    #: When the questionnaire was first shown through this link: the start of the time answering took
+    #: (`survey.operations.answering_time`).
+    opened_at: Mapped[datetime | None]
 
     wave: Mapped[Wave] = relationship()
     organisation: Mapped[Organisation] = relationship()

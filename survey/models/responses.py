@@ -45,6 +45,9 @@ class Response(db.Model):
     #: `Wave.reopenings` when it was first submitted: 0 before the wave's first close, n during its n-th
     #: reopening. Answers counted at a close are not changed after it (the figures published then stay true).
     reopening: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Seconds from the link's first showing of the questionnaire to this first submission, when that was one
+    #: sitting (`survey.operations.answering_time`); only ever read as a wave's median.
+    answering_seconds: Mapped[int | None]
 
     clusters: Mapped[list[Cluster]] = relationship(secondary=response_cluster, order_by="Cluster.id")
 

@@ -72,6 +72,10 @@ class Wave(db.Model):
     #: own (`Response.reopening`), protected on its own, so that the figures published at each close never
     #: tell the late answers apart by comparison (`reports.protection.protect_rounds`).
     reopenings: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: At the close: the median time its respondents took to answer in one sitting, and how many that was from
+    #: (the next waves' questionnaires say "about … minutes" from it: `survey.operations.answering_time`).
+    answering_seconds: Mapped[int | None]
+    answering_sample: Mapped[int | None]
 
     questionnaire: Mapped[QuestionnaireVersion] = relationship()
 

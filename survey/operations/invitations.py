@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.mail import Mailer, MailError
-from survey.models import Contact, Invitation, Mailing, MailKind, Organisation, Wave, WaveState
+from survey.models import Contact, DeliveryProblem, Invitation, Mailing, MailKind, Organisation, Wave, WaveState
 from survey.operations.setup import invite_organisation
 from survey.queries.rosters import MemberStatus, Status
 
@@ -92,7 +92,8 @@ def send_links(
     """E-mail each member's contacts its link: the one it has, if that works (a reminder carries the link of the
     first e-mail), a new one otherwise.
 
-    When no message to a member goes out, that member keeps the link (or the absence of one) it had.
+    When no message to a member goes out, that member keeps the link (or the absence of one) it had. What went
+    wrong with an address is recorded on its contact (`Contact.record_problem`), never the message.
     """
     check_wave_takes_invitations(wave)
     result = SendResult()
@@ -109,11 +110,17 @@ def send_links(
         invitation, token = invite_organisation(wave, organisation, now)
         delivered = 0
         for contact in organisation.contacts:
+            if contact.delivery_problem is DeliveryProblem.BOUNCED:
+                continue  # the mailbox said it does not exist: until the manager changes the address
             try:
                 mailer.send(compose(contact, organisation, token))
-                delivered += 1
-            except MailError:
+            except MailError as exc:
+                # Kept on the contact, for the manager's wave and member pages; the sending goes on.
+                problem = DeliveryProblem.REFUSED if exc.refused else DeliveryProblem.FAILED
+                contact.record_problem(problem, exc.reply, now)
                 continue
+            contact.record_accepted()
+            delivered += 1
         if delivered:
             db.session.add(Mailing(invitation_id=invitation.id, kind=kind, sent_at=now, recipients=delivered))
             result.sent.append(organisation)

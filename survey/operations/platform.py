@@ -9,9 +9,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey.extensions import db
+from survey.languages import language_name, offered, untranslated
 from survey.models import Cluster, Wave
+from survey.operations.answering_time import measure_wave
 from survey.operations.setup import create_wave, load_questionnaire
 from survey.queries.lookups import by_slug
+from survey.questionnaire_texts import texts
 
 
 class PlatformError(ValueError):
@@ -57,6 +60,16 @@ def create_wave_from(slug: str, title: str, source: Wave | None, opens_on: date 
 
 
 def open_wave(wave: Wave, now: datetime) -> None:
+    """Open a draft wave, once every text of its questionnaire is translated in every language offered."""
+    missing = untranslated(texts(wave.questionnaire.document), offered())
+    if missing:
+        raise PlatformError(
+            _(
+                "The questionnaire has texts without a translation in %(languages)s. Translate them (see "
+                "docs/translations.md) before opening the survey, so that every respondent reads it whole.",
+                languages=", ".join(f"{language_name(code)} ({len(lacking)})" for code, lacking in missing.items()),
+            )
+        )
     wave.open(now)
     db.session.flush()
 
@@ -67,6 +80,7 @@ def close_wave(wave: Wave, now: datetime) -> None:
     db.session.execute(select(Wave.id).where(Wave.id == wave.id).with_for_update())
     db.session.refresh(wave)
     wave.close(now)
+    measure_wave(wave)
     db.session.flush()
 
 

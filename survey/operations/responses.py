@@ -24,6 +24,7 @@ from survey.models import (
     membership,
     response_cluster,
 )
+from survey.operations.answering_time import seconds_taken
 from survey.operations.tallies import apply_counts, response_counts
 from survey.questionnaire import PROFILE_SECTION, Questionnaire
 
@@ -222,6 +223,7 @@ def submit_response(
             submitted_at=now,
             edit_key_hash=hash_token(edit_key) if edit_key is not None else None,
             reopening=invitation.wave.reopenings,
+            answering_seconds=seconds_taken(invitation, now),
         )
         db.session.add(response)
     else:

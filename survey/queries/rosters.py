@@ -139,6 +139,30 @@ def wave_roster(cluster: Cluster, wave: Wave) -> Roster:
     return Roster(members)
 
 
+@dataclass(frozen=True)
+class AddressProblems:
+    """A member's addresses that the last message did not reach, the latest problem first."""
+
+    contacts: list[Contact]
+
+    @property
+    def latest(self) -> Contact:
+        return self.contacts[0]
+
+
+def address_problems(organisations: list[Organisation]) -> dict[int, AddressProblems]:
+    """Per organisation with any, its contacts whose last message was refused, not sent, or bounced."""
+    ids = [organisation.id for organisation in organisations]
+    problems: dict[int, list[Contact]] = {}
+    for contact in db.session.scalars(
+        select(Contact)
+        .where(Contact.organisation_id.in_(ids), Contact.delivery_problem.is_not(None))
+        .order_by(Contact.delivery_problem_at.desc(), Contact.id)
+    ):
+        problems.setdefault(contact.organisation_id, []).append(contact)
+    return {organisation_id: AddressProblems(contacts) for organisation_id, contacts in problems.items()}
+
+
 def lapsed_members(roster_members: list[MemberStatus], wave: Wave) -> tuple[Wave | None, list[MemberStatus]]:
     """Attrition: the wave before this one, and the members who answered it but have not answered this one."""
     previous = db.session.scalars(

@@ -239,6 +239,8 @@ def _transition(wave_id: int, change) -> Wave:
     wave = _get_or_404(Wave, wave_id)
     try:
         change(wave, clock.now())
+    except PlatformError as exc:
+        abort(409, str(exc))
     except WaveStateError:
         abort(
             409,

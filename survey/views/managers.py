@@ -34,7 +34,8 @@ from survey.access import allow, cluster_or_404, visible_cluster_ids
 from survey.download_request import audit
 from survey.exports.files import csv_attachment
 from survey.extensions import db
-from survey.mail import Mailer, MailError, mail_configured, make_message
+from survey.mail import Mailer, MailError, mail_configured
+from survey.mail_texts import Composer, saved_text
 from survey.models import Cluster, Contact, Invitation, MailKind, Organisation, Wave, WaveState
 from survey.operations.invitations import (
     InvitationError,
@@ -56,7 +57,16 @@ from survey.operations.members import (
 from survey.operations.setup import add_contact as store_contact
 from survey.operations.setup import invite_organisation
 from survey.queries.lookups import wave_or_404
-from survey.queries.rosters import Status, cluster_members, lapsed_members, member_history, profile_changes, wave_roster
+from survey.queries.reminders import reminder_dates
+from survey.queries.rosters import (
+    Status,
+    address_problems,
+    cluster_members,
+    lapsed_members,
+    member_history,
+    profile_changes,
+    wave_roster,
+)
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +273,9 @@ def _render_wave(cluster: Cluster, wave: Wave, links_form: LinksForm, send_form:
         cluster=cluster,
         wave=wave,
         roster=roster,
+        problems=address_problems([member.organisation for member in roster.members]),
+        edited={kind.value: saved_text(cluster, wave, kind) is not None for kind in MailKind},
+        reminders=reminder_dates(cluster, wave),
         previous=previous,
         lapsed=lapsed,
         last_published=db.session.scalars(Wave.with_results().limit(1)).first(),
@@ -407,23 +420,7 @@ def send(cluster_slug: str, wave_slug: str):
         )
         return redirect(url_for(".wave", cluster_slug=cluster.slug, wave_slug=wave.slug), code=303)
 
-    def compose(contact: Contact, organisation: Organisation, token: str):
-        template = f"manage/mail/{kind.value}.txt"
-        body = render_template(
-            template,
-            contact=contact,
-            organisation=organisation,
-            wave=wave,
-            cluster=cluster,
-            link=invitation_link(token) if token else _("(the member's own link)"),
-        )
-        subject = (
-            _("Invitation: %(title)s", title=wave.title)
-            if kind is MailKind.INVITATION
-            else _("Reminder: %(title)s", title=wave.title)
-        )
-        return make_message(contact.email, contact.name, subject, body)
-
+    compose = Composer(cluster, wave, kind)  # the cluster's own text for the wave, or the default
     if form.confirmed.data != "1":  # the preview: what would go out, to how many, and the button that sends
         first = members[0]
         sample = compose(first.organisation.contacts[0], first.organisation, "")

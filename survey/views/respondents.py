@@ -10,6 +10,7 @@ from forms.questionnaire import displayed_questionnaire, questionnaire_form
 from survey import clock
 from survey.extensions import db, limiter
 from survey.models import hash_token
+from survey.operations.answering_time import note_opened
 from survey.operations.responses import (
     AnswersLocked,
     LinkExpired,
@@ -108,6 +109,8 @@ def questionnaire(token: str):
         values, source = current_values(invitation, key)
         if source == "locked":
             return _locked(invitation)
+        if note_opened(invitation, clock.now()):
+            db.session.commit()
         form = form_class(formdata=None, data=values)
         return render_template(
             "respond/questionnaire.html",
