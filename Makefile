@@ -12,7 +12,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # The translation catalogues compile in the build (never committed as binaries): one .mo per .po.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard survey/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test lint migrate demo clean messages
+.PHONY: run test lint migrate demo clean messages catalogues
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,8 @@ $(NODE_STAMP): package.json package-lock.json
 
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+catalogues: $(CATALOGUES)
 
 ## Set up from nothing, migrate the SQLite database, load demo data when empty, serve on http://127.0.0.1:5000
 run: $(STAMP) $(CATALOGUES)

@@ -90,6 +90,8 @@ def load_config(env: str | None = None) -> dict[str, object]:
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "en"),
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "UTC"),
+        # Narrows the languages offered (survey.languages.OFFERED, those whose catalogues are complete).
+        "LANGUAGES": tuple(code.strip() for code in os.environ.get("LANGUAGES", "").split(",") if code.strip()),
         # Respondents keep the questionnaire open for a long time; a CSRF token lives as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_ENABLED": _bool("WTF_CSRF_ENABLED", True),

@@ -40,11 +40,13 @@ DIMENSION_COLUMNS: dict[str, str] = {d.name: d.column for d in DIMENSIONS}
 #: What `by` accepts: the dimensions, and waves (several waves of one survey side by side).
 GROUPS: tuple[str, ...] = (*DIMENSION_COLUMNS, "wave")
 #: Query parameters of the JSON API.
-API_PARAMETERS: tuple[str, ...] = ("by", *GROUPS)
+#: The reader's language (survey/languages.py): every page, download and API call takes it.
+LANGUAGE_PARAMETER = "lang"
+API_PARAMETERS: tuple[str, ...] = ("by", *GROUPS, LANGUAGE_PARAMETER)
 #: Measures the heat map can show.
 MEASURES: tuple[str, ...] = ("using", "using_or_planning")
 #: Query parameters of the report page.
-PAGE_PARAMETERS: tuple[str, ...] = (*GROUPS, "measure")
+PAGE_PARAMETERS: tuple[str, ...] = (*GROUPS, "measure", LANGUAGE_PARAMETER)
 
 #: Query parameter -> dimension name (the page and the API use the dimension names themselves).
 Filters = tuple[tuple[str, Key], ...]

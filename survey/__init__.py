@@ -60,6 +60,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.after_request(languages.remember_choice)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["language_choice"] = languages.language_choice
+    app.jinja_env.filters["datetimeformat"] = languages.format_moment  # with the time zone
     app.jinja_env.globals["eu_eea"] = EU_EEA  # the questionnaire's country list groups them first
     app.jinja_env.globals["answering_estimate"] = estimate_for  # "about N minutes", measured where it can be
     app.jinja_env.trim_blocks = True

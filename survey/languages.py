@@ -10,6 +10,7 @@ English.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from flask import Response, current_app, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale, get_timezone
 
 #: The 24 official languages of the EU, by ISO 639-1 code.
 EU_LANGUAGES = (
@@ -70,7 +71,9 @@ def _translated(catalogue: Catalog | None, text: str) -> bool:
 
 
 def offered() -> tuple[str, ...]:
-    return tuple(current_app.config.get("LANGUAGES") or OFFERED)
+    """The languages readers may choose: OFFERED, or those of them the LANGUAGES setting names."""
+    chosen = current_app.config.get("LANGUAGES")
+    return tuple(code for code in OFFERED if code in chosen) if chosen else OFFERED
 
 
 def language_name(code: str) -> str:
@@ -114,3 +117,13 @@ def remember_choice(response: Response) -> Response:
         secure = bool(current_app.config.get("SESSION_COOKIE_SECURE", False))
         response.set_cookie(COOKIE, chosen, max_age=COOKIE_SECONDS, samesite="Lax", secure=secure)
     return response
+
+
+def format_moment(value: datetime | None, format: str = "medium") -> str:
+    """A date and time as the reader's language writes it, with the time zone it is in (the platform's
+    BABEL_DEFAULT_TIMEZONE): the templates' `datetimeformat` filter."""
+    if value is None:
+        return ""
+    # The zone's identifier (UTC, Europe/Brussels) reads the same in every language, unlike CLDR's names.
+    zone = str(get_timezone())
+    return f"{format_datetime(value, format)} ({'UTC' if zone in ('UTC', 'Etc/UTC') else zone})"

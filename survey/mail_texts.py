@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from flask import current_app
-from flask_babel import format_date
+from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from survey.extensions import db
+from survey.languages import SOURCE_LANGUAGE, offered
 from survey.mail import make_message
 from survey.models import Cluster, Contact, MailKind, MailText, Organisation, Wave
 from survey.operations.answering_time import estimate_for
@@ -155,12 +156,20 @@ class Composer:
     the `Compose` that `send_links` takes."""
 
     def __init__(self, cluster: Cluster, wave: Wave, kind: MailKind) -> None:
-        self.cluster, self.wave, self.text = cluster, wave, text_for(cluster, wave, kind)
+        self.cluster, self.wave, self.kind, self.text = cluster, wave, kind, text_for(cluster, wave, kind)
 
     def __call__(self, contact: Contact, organisation: Organisation, token: str) -> EmailMessage:
-        """The message; an empty token (a preview, which makes no link) shows PREVIEW_LINK instead."""
-        link = invitation_link(token) if token else str(PREVIEW_LINK)
-        values = placeholder_values(self.cluster, self.wave, organisation, contact, link)
-        # Names are single lines when stored; a header never gets a line break from a value all the same.
-        subject = " ".join(fill(self.text.subject, values).split())
-        return make_message(contact.email, contact.name, subject, fill(self.text.body, values))
+        """The message; an empty token (a preview, which makes no link) shows PREVIEW_LINK instead.
+
+        A member that answered in a language gets the default text in it, and a link that opens in it; a text
+        the manager wrote goes as written (in the manager's language), with the link in the member's."""
+        language = organisation.language if organisation.language in offered() else None
+        with force_locale(language or str(get_locale() or SOURCE_LANGUAGE)):
+            text = self.text
+            if text.saved is None and language:
+                text = Text(*default_text(self.kind, self.cluster, self.wave), None)
+            link = invitation_link(token, language) if token else str(PREVIEW_LINK)
+            values = placeholder_values(self.cluster, self.wave, organisation, contact, link)
+            # Names are single lines when stored; a header never gets a line break from a value all the same.
+            subject = re.sub(r"\s*[\r\n]+\s*", " ", fill(text.subject, values)).strip()
+            return make_message(contact.email, contact.name, subject, fill(text.body, values))

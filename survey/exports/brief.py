@@ -83,7 +83,7 @@ def brief_pdf(report: ReportTables, chart_images: Mapping[str, tuple[str, bytes]
     pdf.set_font("Helvetica", "B", 13)
     pdf.cell(width, 8, "Key figures", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
-    facts = dict(about_rows(report))
+    facts = {key: value for key, _label, value in about_rows(report)}
     for label in ("Wave", "Opens", "Closes", "Filters", "Organisations invited", "Responses", "Response rate"):
         value = facts.get(label)
         shown = _format(value) if label in ("Organisations invited", "Responses", "Response rate") else (value or "-")

@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 
@@ -26,44 +28,53 @@ from survey.cache import cached_invitations
 from survey.exports.files import csv_text, spreadsheet_safe
 
 #: Table name -> (sheet title, what it holds).
-TABLES: dict[str, tuple[str, str]] = {
-    "responses": ("Responses", "Organisations invited and responses per cluster, and for all clusters together."),
-    "adoption": ("Adoption", "Adoption of each technology in the population shown (one cluster if one is chosen)."),
-    "adoption_by_cluster": ("Adoption by cluster", "Adoption of each technology in each cluster you may see."),
-    "challenges": ("Challenges", "Importance of the pandemic challenges (1 = not important … 5 = very important)."),
+TABLES: dict[str, tuple[Any, Any]] = {
+    "responses": (
+        _l("Responses"),
+        _l("Organisations invited and responses per cluster, and for all clusters together."),
+    ),
+    "adoption": (
+        _l("Adoption"),
+        _l("Adoption of each technology in the population shown (one cluster if one is chosen)."),
+    ),
+    "adoption_by_cluster": (_l("Adoption by cluster"), _l("Adoption of each technology in each cluster you may see.")),
+    "challenges": (
+        _l("Challenges"),
+        _l("Importance of the pandemic challenges (1 = not important … 5 = very important)."),
+    ),
 }
 
 #: Key columns of every wide table, in order.
 KEYS = ["wave", "group_dimension", "group", "group_label", "item", "item_label", "suppressed"]
 
 #: Measure -> what it means (the codebook's wording). Per-answer shares are share_<answer code>.
-MEASURES: dict[str, str] = {
-    "invited": "Organisations of the cluster invited to the wave",
-    "responses": "Responses counted in the group",
-    "rate": "Response rate: responses / invited",
-    "group_n": "Responses in the group",
-    "n": "Answers to the item in the group (the denominator of every share)",
-    "share_using_or_planning": "(using + planning) / n",
-    "ci_using_low": "Wilson 95% interval of share_using, lower bound",
-    "ci_using_high": "Wilson 95% interval of share_using, upper bound",
-    "ci_using_or_planning_low": "Wilson 95% interval of share_using_or_planning, lower bound",
-    "ci_using_or_planning_high": "Wilson 95% interval of share_using_or_planning, upper bound",
-    "share_important": "Share rating the challenge 4 or 5",
-    "ci_important_low": "Wilson 95% interval of share_important, lower bound",
-    "ci_important_high": "Wilson 95% interval of share_important, upper bound",
+MEASURES: dict[str, Any] = {
+    "invited": _l("Organisations of the cluster invited to the wave"),
+    "responses": _l("Responses counted in the group"),
+    "rate": _l("Response rate: responses / invited"),
+    "group_n": _l("Responses in the group"),
+    "n": _l("Answers to the item in the group (the denominator of every share)"),
+    "share_using_or_planning": _l("(using + planning) / n"),
+    "ci_using_low": _l("Wilson 95% interval of share_using, lower bound"),
+    "ci_using_high": _l("Wilson 95% interval of share_using, upper bound"),
+    "ci_using_or_planning_low": _l("Wilson 95% interval of share_using_or_planning, lower bound"),
+    "ci_using_or_planning_high": _l("Wilson 95% interval of share_using_or_planning, upper bound"),
+    "share_important": _l("Share rating the challenge 4 or 5"),
+    "ci_important_low": _l("Wilson 95% interval of share_important, lower bound"),
+    "ci_important_high": _l("Wilson 95% interval of share_important, upper bound"),
 }
 
-COLUMNS_DOC: dict[str, str] = {
-    "table": "Which table the row belongs to (see the 'table' rows of this codebook)",
-    "wave": "Survey wave (slug)",
-    "group_dimension": "What the groups are (cluster, or empty for the whole population shown)",
-    "group": "The group's code or slug; 'all' for all clusters together, empty when there is no breakdown",
-    "group_label": "The group's name",
-    "item": "Technology or challenge code (empty for response counts)",
-    "item_label": "Technology or challenge name",
-    "measure": "What the value is (see the 'measure' rows of this codebook)",
-    "value": "The number; empty where the row is withheld",
-    "suppressed": (
+COLUMNS_DOC: dict[str, Any] = {
+    "table": _l("Which table the row belongs to (see the 'table' rows of this codebook)"),
+    "wave": _l("Survey wave (slug)"),
+    "group_dimension": _l("What the groups are (cluster, or empty for the whole population shown)"),
+    "group": _l("The group's code or slug; 'all' for all clusters together, empty when there is no breakdown"),
+    "group_label": _l("The group's name"),
+    "item": _l("Technology or challenge code (empty for response counts)"),
+    "item_label": _l("Technology or challenge name"),
+    "measure": _l("What the value is (see the 'measure' rows of this codebook)"),
+    "value": _l("The number; empty where the row is withheld"),
+    "suppressed": _l(
         "true when withheld: fewer than k responses, withheld so that another cannot be derived, or answers all alike"
     ),
 }
@@ -116,7 +127,7 @@ def report_tables(
             "wave": wave,
             "group_dimension": "cluster",
             "group": "all",
-            "group_label": "All clusters",
+            "group_label": _("All clusters"),
             "item": "",
             "item_label": "",
             "suppressed": bool(total["suppressed"]),
@@ -223,15 +234,15 @@ def to_csv(report: ReportTables) -> bytes:
 def codebook_rows(report: ReportTables) -> list[list[str]]:
     """What every column, table, measure and code in the downloads means."""
     survey = report.survey
-    rows = [["column", name, text] for name, text in COLUMNS_DOC.items()]
-    rows += [["table", name, text] for name, (_, text) in TABLES.items()]
-    measures = dict(MEASURES)
+    rows = [["column", name, str(text)] for name, text in COLUMNS_DOC.items()]
+    rows += [["table", name, str(text)] for name, (_title, text) in TABLES.items()]
+    measures = {name: str(text) for name, text in MEASURES.items()}
     for option in survey.adoption_scale:
-        measures.setdefault(str(option.key), f"Answers '{option.label}'")
-        measures.setdefault(f"share_{option.key}", f"Share answering '{option.label}' (of n)")
+        measures.setdefault(str(option.key), _("Answers “%(answer)s”", answer=option.label))
+        measures.setdefault(f"share_{option.key}", _("Share answering “%(answer)s” (of n)", answer=option.label))
     for option in survey.challenge_scale:
-        measures.setdefault(str(option.key), f"Answers '{option.label}' (challenges)")
-        measures.setdefault(f"share_{option.key}", f"Share answering '{option.label}' (of n)")
+        measures.setdefault(str(option.key), _("Answers “%(answer)s” (challenges)", answer=option.label))
+        measures.setdefault(f"share_{option.key}", _("Share answering “%(answer)s” (of n)", answer=option.label))
     rows += [["measure", name, text] for name, text in measures.items()]
     rows += [["technology", str(o.key), o.label] for o in survey.technologies]
     rows += [["challenge", str(o.key), o.label] for o in survey.challenges]
@@ -251,31 +262,44 @@ def codebook_csv(report: ReportTables) -> bytes:
     return csv_text(CODEBOOK_HEADER, codebook_rows(report)).encode("utf-8")
 
 
-def about_rows(report: ReportTables) -> list[tuple[str, Any]]:
-    """Method and metadata, for the XLSX About sheet and the JSON download."""
+def about_rows(report: ReportTables) -> list[tuple[str, str, Any]]:
+    """Method and metadata, for the XLSX About sheet, the JSON download and the brief: (key, label in the
+    reader's language, value). Keys stay English, so that the JSON reads the same in every language."""
     total = report.total
     filters = "; ".join(f"{name}={','.join(values)}" for name, values in sorted(report.filters.items())) or "none"
     return [
-        ("Survey", report.survey.title),
-        ("Wave", report.survey.slug),
-        ("Opens", report.wave_dates[0]),
-        ("Closes", report.wave_dates[1]),
-        ("Filters", filters),
-        ("Generated (UTC)", report.generated_at.strftime("%Y-%m-%d %H:%M")),
-        ("Organisations invited", total.get("invited")),
-        ("Responses", total.get("responses")),
-        ("Response rate", total.get("rate")),
-        ("Minimum cell size (k)", report.k),
-        ("Shares", "Answers / n, where n counts every answer to the item ('don't know' included)."),
-        ("Intervals", "Wilson score 95% intervals (z = 1.96)."),
+        ("Survey", _("Survey"), report.survey.title),
+        ("Wave", _("Wave"), report.survey.slug),
+        ("Opens", _("Opens"), report.wave_dates[0]),
+        ("Closes", _("Closes"), report.wave_dates[1]),
+        ("Filters", _("Filters"), filters),
+        ("Generated (UTC)", _("Generated (UTC)"), report.generated_at.strftime("%Y-%m-%d %H:%M")),
+        ("Organisations invited", _("Organisations invited"), total.get("invited")),
+        ("Responses", _("Responses"), total.get("responses")),
+        ("Response rate", _("Response rate"), total.get("rate")),
+        ("Minimum cell size (k)", _("Minimum cell size (k)"), report.k),
+        (
+            "Shares",
+            _("Shares"),
+            _("Answers / n, where n counts every answer to the item (“don't know” included)."),
+        ),
+        ("Intervals", _("Intervals"), _("Wilson score 95% intervals (z = 1.96).")),
         (
             "Suppression",
-            f"A group with fewer than {report.k} responses is withheld, and so is any group that, with the "
-            "other figures published for the wave, would let a withheld one be worked out; a group's answers "
-            "to a question are withheld where all its organisations gave the same answer. No withheld figure "
-            "can be narrowed down by combining published ones (see docs/reports.md).",
+            _("Suppression"),
+            _(
+                "A group with fewer than %(k)d responses is withheld, and so is any group that, with the other "
+                "figures published for the wave, would let a withheld one be worked out; a group's answers to a "
+                "question are withheld where all its organisations gave the same answer. No withheld figure can "
+                "be narrowed down by combining published ones (see docs/reports.md).",
+                k=report.k,
+            ),
         ),
-        ("Clusters", "An organisation in several clusters counts once in each; totals count it once."),
+        (
+            "Clusters",
+            _("Clusters"),
+            _("An organisation in several clusters counts once in each; totals count it once."),
+        ),
     ]
 
 
@@ -302,21 +326,21 @@ def to_xlsx(report: ReportTables) -> bytes:
     """A sheet per table (withheld rows: empty number cells), a Codebook sheet and an About sheet."""
     book = Workbook(write_only=True)
     for name, table in report.tables.items():
-        sheet = book.create_sheet(TABLES[name][0])
+        sheet = book.create_sheet(str(TABLES[name][0])[:31])  # Excel's longest sheet name
         _append(sheet, list(table.columns))
         for row in table.itertuples(index=False):
             values = list(row)
             if row.suppressed:
                 values = values[: len(KEYS)] + [None] * (len(values) - len(KEYS))
             _append(sheet, values)
-    codebook = book.create_sheet("Codebook")
+    codebook = book.create_sheet(_("Codebook")[:31])
     _append(codebook, CODEBOOK_HEADER)
     for row in codebook_rows(report):
         _append(codebook, row)
-    about = book.create_sheet("About")
-    _append(about, ["Item", "Value"])
-    for row in about_rows(report):
-        _append(about, row)
+    about = book.create_sheet(_("About")[:31])
+    _append(about, [_("Item"), _("Value")])
+    for _key, label, value in about_rows(report):
+        _append(about, [label, value])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -342,7 +366,7 @@ def to_json(report: ReportTables) -> bytes:
         "min_cell": report.k,
         "filters": report.filters,
         "generated_at": report.generated_at.isoformat(timespec="seconds"),
-        "about": {key: value for key, value in about_rows(report)},
+        "about": {key: value for key, _label, value in about_rows(report)},
         "tables": tables,
     }
     return json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")

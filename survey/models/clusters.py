@@ -60,6 +60,9 @@ class Organisation(db.Model):
     ecosystem: Mapped[str | None] = mapped_column(String(40))
     #: NUTS 2 code, as last answered.
     region: Mapped[str | None] = mapped_column(String(4))
+    #: The language its respondent answered in (survey/languages.py): the e-mails and links it is sent next are
+    #: in that language. None until it answers.
+    language: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     clusters: Mapped[list[Cluster]] = relationship(

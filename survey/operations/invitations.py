@@ -22,11 +22,12 @@ from survey.operations.setup import invite_organisation
 from survey.queries.rosters import MemberStatus, Status
 
 
-def invitation_link(token: str) -> str:
+def invitation_link(token: str, language: str | None = None) -> str:
     """The absolute link for a token, built from BASE_URL (not from a request's host, which a client chooses,
-    and which the CLI does not have)."""
+    and which the CLI does not have); with `language`, the questionnaire opens in it."""
+    arguments = {"lang": language} if language else {}
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        return url_for("respond.questionnaire", token=token, _external=True)
+        return url_for("respond.questionnaire", token=token, _external=True, **arguments)
 
 
 class InvitationError(ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
@@ -136,6 +137,8 @@ def questionnaire(token: str):
             ),
             status,
         )
+    # The member's next e-mails and links come in the language it answers in.
+    invitation.organisation.language = str(get_locale())
     if not form.submitting:
         key = key or new_edit_key()
         try:
