@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -93,7 +94,7 @@ class ClusterForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = options(_("Choose…"), country_choices())
+        self.country.choices = options(_("Choose…"), country_choices(str(get_locale() or "en")))
         ecosystems = [(c.code, _(c.label)) for c in default_questionnaire().items["ecosystem"].choices]
         self.ecosystem.choices = options(_("Choose…"), ecosystems)
 

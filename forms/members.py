@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -63,7 +64,7 @@ class MemberForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = options(_("Choose…"), country_choices())
+        self.country.choices = options(_("Choose…"), country_choices(str(get_locale() or "en")))
         self.org_type.choices = options(_("Not known"), type_choices())
         self.size_class.choices = options(_("Not known"), size_choices())
 

@@ -205,7 +205,8 @@ def _choices(choices: tuple[Choice, ...]) -> tuple[Choice, ...]:
 
 def _display_item(item: Item) -> Item:
     if item.type == "country":
-        choices = (Choice("", str(_CHOOSE)), *(Choice(code, name) for code, name in country_choices()))
+        countries = country_choices(str(get_locale() or "en"))
+        choices = (Choice("", str(_CHOOSE)), *(Choice(code, name) for code, name in countries))
     elif item.type == "select":
         choices = (Choice("", str(_CHOOSE)), *_choices(item.choices))
     else:

@@ -8,8 +8,9 @@ code has been used in a wave it must not change meaning.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -199,12 +200,21 @@ EU_EEA = EU | {"IS", "LI", "NO"}
 
 
 def country_choices(locale: str = "en") -> list[tuple[str, str]]:
-    """Countries (ISO 3166-1 alpha-2, and Kosovo's XK) with their names: the EU and EEA first, then the rest,
-    each sorted by name."""
+    """Countries (ISO 3166-1 alpha-2, and Kosovo's XK) with their names in `locale`: the EU and EEA first, then
+    the rest, each sorted by name as a reader would look for it (accents aside: "Émirats" among the E's)."""
+    return list(_country_choices(str(locale)))
+
+
+@lru_cache(maxsize=32)
+def _country_choices(locale: str) -> tuple[tuple[str, str], ...]:
     territories = Locale.parse(locale).territories
     pairs = [
         (code, name)
         for code, name in territories.items()
         if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     ]
-    return sorted(pairs, key=lambda pair: (pair[0] not in EU_EEA, pair[1]))
+    return tuple(sorted(pairs, key=lambda pair: (pair[0] not in EU_EEA, _sort_key(pair[1]))))
+
+
+def _sort_key(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()

@@ -113,6 +113,7 @@ EXPECTED: dict[tuple[str, str], list[Case]] = {
     ("manage.download_links", "POST"): [Case(managers(200), data={"members": "all"})],
     ("manage.issue_link", "POST"): [Case(managers(200))],
     ("manage.revoke", "POST"): [Case(managers(303))],
+    ("manage.confirm_link", "GET"): [Case(managers(200))],  # the page before replacing or revoking
     ("manage.send", "POST"): [Case(managers(409), data={"kind": "invitation"})],  # no mail server here
     ("mailings.edit_text", "GET"): [Case(managers(200))],
     ("mailings.edit_text", "POST"): [Case(managers(422))],
@@ -280,6 +281,7 @@ def _values(world: World, persona: str, rule: Rule) -> dict[str, object]:
         "wave_id": world.draft.id if rule.endpoint == "admin.open_survey" else world.wave.id,  # edit: not closed
         "token_id": world.api_tokens[persona].id if persona in world.api_tokens else 1,
         "kind": "reminder",
+        "action": "revoke",
         "reminder_id": world.reminder_ids.get(persona, world.reminder_ids["manager_a"]),
         "fmt": (rule.defaults or {}).get("fmt"),  # downloads: one rule per file type
     }

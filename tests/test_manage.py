@@ -458,3 +458,22 @@ def test_the_reminder_mail_merge_lists_those_who_have_not_answered_with_their_li
     waiting = _csv_rows(_post(manager_client, f"{wave_page}/links", {"members": "waiting"}, page=wave_page))
     assert {r["organisation"] for r in waiting} == {"Baker", '\'=HYPERLINK("http://evil.example")'}
     assert all(r["link"] == first[r["organisation"]] for r in waiting)  # the links they already have
+
+
+def test_replacing_or_revoking_a_link_asks_first_and_says_what_it_does(manager_client, make_invited, cluster_a):
+    """Retiring a link is an explicit act: the wave page offers a page that says what it does, with the button."""
+    from html import unescape
+
+    invited = make_invited([cluster_a])
+    wave_page = manager_client.get(f"/manage/{invited.cluster.slug}/waves/{invited.wave.slug}").get_data(as_text=True)
+    base = f"/manage/{invited.cluster.slug}/waves/{invited.wave.slug}/members/{invited.organisation.id}"
+    for action, says, button in (
+        ("replace", "is told it was replaced and whom to ask", f'action="{base}/link"'),
+        ("revoke", "is told it was withdrawn and whom to ask", f'action="{base}/revoke"'),
+    ):
+        assert f'href="{base}/{action}"' in wave_page
+        page = manager_client.get(f"{base}/{action}")
+        text = unescape(page.get_data(as_text=True))
+        assert page.status_code == 200 and says in text and button in text
+        assert "It has not submitted answers" in text
+    assert manager_client.application.test_client().get(invited.url).status_code == 200  # asking retired nothing

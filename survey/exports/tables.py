@@ -55,13 +55,13 @@ MEASURES: dict[str, Any] = {
     "group_n": _l("Responses in the group"),
     "n": _l("Answers to the item in the group (the denominator of every share)"),
     "share_using_or_planning": _l("(using + planning) / n"),
-    "ci_using_low": _l("Wilson 95% interval of share_using, lower bound"),
-    "ci_using_high": _l("Wilson 95% interval of share_using, upper bound"),
-    "ci_using_or_planning_low": _l("Wilson 95% interval of share_using_or_planning, lower bound"),
-    "ci_using_or_planning_high": _l("Wilson 95% interval of share_using_or_planning, upper bound"),
+    "ci_using_low": _l("Wilson interval (95%) of share_using, lower bound"),
+    "ci_using_high": _l("Wilson interval (95%) of share_using, upper bound"),
+    "ci_using_or_planning_low": _l("Wilson interval (95%) of share_using_or_planning, lower bound"),
+    "ci_using_or_planning_high": _l("Wilson interval (95%) of share_using_or_planning, upper bound"),
     "share_important": _l("Share rating the challenge 4 or 5"),
-    "ci_important_low": _l("Wilson 95% interval of share_important, lower bound"),
-    "ci_important_high": _l("Wilson 95% interval of share_important, upper bound"),
+    "ci_important_low": _l("Wilson interval (95%) of share_important, lower bound"),
+    "ci_important_high": _l("Wilson interval (95%) of share_important, upper bound"),
 }
 
 COLUMNS_DOC: dict[str, Any] = {
@@ -283,7 +283,7 @@ def about_rows(report: ReportTables) -> list[tuple[str, str, Any]]:
             _("Shares"),
             _("Answers / n, where n counts every answer to the item (“don't know” included)."),
         ),
-        ("Intervals", _("Intervals"), _("Wilson score 95% intervals (z = 1.96).")),
+        ("Intervals", _("Intervals"), _("Wilson score intervals at 95% (z = 1.96).")),
         (
             "Suppression",
             _("Suppression"),

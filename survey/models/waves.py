@@ -23,6 +23,13 @@ class WaveState(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"
 
+    @property
+    def label(self) -> str:
+        """The state as people read it, in their language (messages name it)."""
+        from flask_babel import gettext
+
+        return {"draft": gettext("a draft"), "open": gettext("open"), "closed": gettext("closed")}[self.value]
+
 
 class QuestionnaireVersion(db.Model):
     """One version of a questionnaire document, as a wave was (or will be) asked it."""

@@ -24,8 +24,9 @@ from survey.queries.rosters import MemberStatus, Status
 
 def invitation_link(token: str, language: str | None = None) -> str:
     """The absolute link for a token, built from BASE_URL (not from a request's host, which a client chooses,
-    and which the CLI does not have); with `language`, the questionnaire opens in it."""
-    arguments = {"lang": language} if language else {}
+    and which the CLI does not have); with `language`, the questionnaire opens in it (the default language
+    needs no parameter: the link then reads as it always did)."""
+    arguments = {"lang": language} if language and language != current_app.config["BABEL_DEFAULT_LOCALE"] else {}
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
         return url_for("respond.questionnaire", token=token, _external=True, **arguments)
 
@@ -38,7 +39,7 @@ def check_wave_takes_invitations(wave: Wave) -> None:
     # A link to a wave that is not open would only show the respondent an "expired" page.
     if wave.state is not WaveState.OPEN:
         raise InvitationError(
-            _("Invitations can be issued only while the survey is open; this one is %(state)s.", state=wave.state.value)
+            _("Invitations can be issued only while the survey is open; this one is %(state)s.", state=wave.state.label)
         )
 
 

@@ -40,7 +40,7 @@ def reset_mail_text(cluster: Cluster, wave: Wave, kind: MailKind) -> bool:
 def check_wave_takes_reminder_dates(wave: Wave) -> None:
     if wave.state is not WaveState.OPEN:
         raise InvitationError(
-            _("Reminder dates can be set only while the survey is open; this one is %(state)s.", state=wave.state.value)
+            _("Reminder dates can be set only while the survey is open; this one is %(state)s.", state=wave.state.label)
         )
 
 

@@ -247,7 +247,7 @@ def _transition(wave_id: int, change) -> Wave:
             _(
                 "The survey %(title)s is %(state)s: it cannot be changed that way.",
                 title=wave.title,
-                state=wave.state.value,
+                state=wave.state.label,
             ),
         )
     db.session.commit()

@@ -36,7 +36,7 @@ from survey.exports.files import csv_attachment
 from survey.extensions import db
 from survey.mail import Mailer, MailError, mail_configured
 from survey.mail_texts import Composer, saved_text
-from survey.models import Cluster, Contact, Invitation, MailKind, Organisation, Wave, WaveState
+from survey.models import Cluster, Contact, Invitation, MailKind, Organisation, Response, Wave, WaveState
 from survey.operations.invitations import (
     InvitationError,
     check_wave_takes_invitations,
@@ -349,6 +349,22 @@ def download_links(cluster_slug: str, wave_slug: str):
     )
     filename = f"invitation-links-{cluster.slug}-{wave.slug}-{clock.today().isoformat()}.csv"
     return csv_attachment(["organisation", "contact_name", "contact_email", "link"], rows, filename)
+
+
+@bp.get("/<cluster_slug>/waves/<wave_slug>/members/<id:org_id>/<any(replace, revoke):action>")
+@allow(*MANAGERS)
+def confirm_link(cluster_slug: str, wave_slug: str, org_id: int, action: str):
+    """Before a link is retired: what replacing or revoking it does, and the button that does it (no script)."""
+    cluster = cluster_or_404(cluster_slug)
+    wave = wave_or_404(wave_slug)
+    organisation = _member_or_404(cluster, org_id)
+    answered = db.session.scalar(
+        select(func.count()).select_from(Response).filter_by(wave_id=wave.id, organisation_id=organisation.id)
+    )
+    return render_template(
+        "manage/link_confirm.html", cluster=cluster, wave=wave, organisation=organisation, action=action,
+        answered=bool(answered),
+    )  # fmt: skip
 
 
 @bp.post("/<cluster_slug>/waves/<wave_slug>/members/<id:org_id>/link")
