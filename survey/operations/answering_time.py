@@ -10,6 +10,7 @@ Only a wave's median is ever read, and only by the respondent pages and mail.
 from __future__ import annotations
 
 import statistics
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,12 +59,34 @@ def measure_wave(wave: Wave) -> None:
     )
     wave.answering_sample = len(times)
     wave.answering_seconds = int(statistics.median(times)) if times else None
+    forget_estimates()
+
+
+#: Estimates per database and questionnaire, for a minute: they change only when a wave closes, and the
+#: questionnaire page would otherwise spend a tenth of its time asking.
+_KEPT: dict[tuple[str, str, int], tuple[float, Estimate]] = {}
+KEEP_SECONDS = 60.0
 
 
 def estimate_for(wave: Wave) -> Estimate:
     """What to tell this wave's respondents: the latest closed wave of the same questionnaire with enough
     measured respondents, or the rule of thumb."""
     questionnaire = wave.questionnaire
+    key = (str(db.engine.url), questionnaire.code, questionnaire.version)
+    kept = _KEPT.get(key)
+    if kept is not None and time.monotonic() - kept[0] < KEEP_SECONDS:
+        return kept[1]
+    estimate = _measured_estimate(questionnaire)
+    _KEPT[key] = (time.monotonic(), estimate)
+    return estimate
+
+
+def forget_estimates() -> None:
+    """After a close (the next estimate may come from it)."""
+    _KEPT.clear()
+
+
+def _measured_estimate(questionnaire: QuestionnaireVersion) -> Estimate:
     measured = db.session.execute(
         select(Wave.title, Wave.answering_seconds, Wave.answering_sample)
         .join(QuestionnaireVersion, QuestionnaireVersion.id == Wave.questionnaire_id)
