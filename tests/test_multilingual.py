@@ -126,3 +126,19 @@ def test_every_page_renders_in_each_offered_language(code, app, invited, client_
         html = unescape(response.get_data(as_text=True))
         assert response.status_code == 200, (path, response.status_code)
         assert f'<html lang="{code}">' in html and translated in html, path
+
+
+def test_the_brief_is_written_in_the_reader_s_language_with_its_letters(
+    make_cluster, make_invited, open_wave, quick_client_for, make_user
+):
+    from pypdf import PdfReader
+
+    populate(make_cluster, make_invited, open_wave)
+    reader = quick_client_for(make_user("policy@example.org", "policymaker"))
+    for code in ("de", "pl"):
+        response = reader.get(f"/reports/{open_wave.slug}/brief.pdf", query_string={"lang": code})
+        assert response.status_code == 200
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.get_data())).pages)
+        for message in ("Key figures", "Method", "Technology adoption: %(title)s"):
+            expected = _in(code, message, title=open_wave.title)
+            assert expected != _in("en", message, title=open_wave.title) and expected in text, (code, message)

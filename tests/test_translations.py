@@ -74,7 +74,7 @@ def untranslated(code: str) -> list:
 def placeholder_problems(code: str) -> list[tuple[str, str]]:
     problems = []
     for entry in _catalogue(code):
-        if not entry.id or not entry.string:
+        if not entry.id or not entry.string or entry.fuzzy:  # a fuzzy guess is never used (nor offered)
             continue
         ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
         strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
