@@ -27,7 +27,7 @@ EU_LANGUAGES = (
 )  # fmt: skip
 SOURCE_LANGUAGE = "en"
 #: The languages whose catalogues are complete, offered to every reader (config LANGUAGES can narrow them).
-OFFERED: tuple[str, ...] = ("en", "de", "fr", "pl")
+OFFERED: tuple[str, ...] = (SOURCE_LANGUAGE, *(code for code in EU_LANGUAGES if code != SOURCE_LANGUAGE))
 TRANSLATIONS = Path(__file__).parent / "translations"
 #: The parameter and the cookie that carry a reader's choice (a language code: not personal data).
 PARAMETER = COOKIE = "lang"
