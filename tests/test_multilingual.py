@@ -50,7 +50,7 @@ def test_answers_in_french_and_in_polish_store_the_codes_of_an_english_response(
         html = _answer(app.test_client(), invited, code)
         assert f'<html lang="{code}">' in html
         spain = {"fr": "Espagne", "pl": "Hiszpania"}[code]  # country names from CLDR, in the page's language
-        assert f'value="ES">{spain}</option>' in html
+        assert f"value=ES>{spain}<" in html
         for text in ("Artificial intelligence", "Submit answers", "Save and continue later"):
             assert _in(code, text) in html and _in(code, text) != text, (code, text)
     stored = {row.organisation_id: (row.profile, row.answers) for row in db.session.scalars(select(Response)).all()}

@@ -118,9 +118,9 @@ def test_the_country_list_puts_the_eu_and_eea_first_and_holds_only_countries(cli
     select = page[page.index('name="country"') : page.index("</select>", page.index('name="country"'))]
     groups = select.split("<optgroup")
     assert 'label="EU and EEA"' in groups[1] and 'label="Other countries"' in groups[2]
-    first = set(re.findall(r'value="([A-Z]{2})"', groups[1]))
+    first = set(re.findall(r'value="?([A-Z]{2})[">]', groups[1]))
     assert len(first) == 30 and {"ES", "NO", "IS", "LI"} <= first and "CH" not in first
-    everything = re.findall(r'value="([A-Z]{2})"', select)
+    everything = re.findall(r'value="?([A-Z]{2})[">]', select)
     assert len(everything) == len(set(everything)) and "CH" in everything and "XK" in everything
     for not_a_country in ("Pseudo-Accents", "Pseudo-Bidi", "European Union", "Outlying Oceania", "Canary Islands"):
         assert not_a_country not in select
