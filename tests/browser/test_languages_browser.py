@@ -8,10 +8,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from playwright.sync_api import expect
 
-from survey.languages import OFFERED
-
-pytestmark = pytest.mark.skipif(not {"fr", "de"} <= set(OFFERED), reason="needs French and German offered")
-
 POLICYMAKER, PASSWORD = "policymaker@example.org", "demo-policymaker-password"
 
 
